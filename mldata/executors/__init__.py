@@ -1,0 +1,35 @@
+"""Where tasks run. One protocol, several backends: inline (tests, -j 1) and a process pool.
+
+An executor takes a picklable function and a picklable task value and returns a
+``concurrent.futures.Future``. The scheduler only ever talks to this protocol, so a backend
+can be swapped without touching the planner or the scheduler.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from typing import Any, Callable, Protocol
+
+
+class Executor(Protocol):
+    #: how many tasks may run at once (the scheduler keeps at most this many in flight)
+    workers: int
+
+    def submit(self, fn: Callable[[Any], Any], task: Any) -> "Future[Any]": ...
+
+    def shutdown(self, *, cancel: bool = False) -> None: ...
+
+
+def make_executor(kind: str, workers: int) -> Executor:
+    """An executor by name: "inline" or "process"."""
+    if kind == "inline" or (kind == "process" and workers <= 1):
+        from mldata.executors.inline import InlineExecutor
+
+        return InlineExecutor()
+    if kind == "process":
+        from mldata.executors.process import ProcessExecutor
+
+        return ProcessExecutor(workers)
+    from mldata.errors import UsageError
+
+    raise UsageError(f"unknown executor {kind!r}", hint="use inline or process")

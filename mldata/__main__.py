@@ -1,0 +1,3 @@
+from mldata.cli import main
+
+main()

@@ -1,0 +1,120 @@
+"""The public API: load a project, plan, make, check status, clean. The CLI is a thin layer on it.
+
+Each function takes the project folder and explicit options, returns a value, and reports
+progress only through the Reporter it is given.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from mldata import config, lock as lockfile
+from mldata.events import NullReporter, Reporter
+from mldata.graph import Graph
+from mldata.lock import Lock
+from mldata.plan import Action, Plan
+from mldata.scan import CACHE_DIR, Scanner
+from mldata.schedule import BuildResult, RunOptions, decide, run
+from mldata.spec import Compression, ProjectSpec
+from mldata.statcache import StatCache
+
+STATCACHE_FILE = ".mldata/statcache.json"
+
+
+@dataclass(frozen=True)
+class Project:
+    """A loaded project: its folder, resolved configuration and target graph."""
+
+    root: Path
+    spec: ProjectSpec
+    graph: Graph
+
+
+def open_project(path: str | os.PathLike[str] = ".") -> Project:
+    """Find mldata.yaml at ``path`` (or above it) and load it."""
+    root = config.find_root(Path(path))
+    spec = config.load(root)
+    return Project(root=root, spec=spec, graph=Graph.from_spec(spec))
+
+
+def plan(project: Project, targets: list[str] | tuple[str, ...] = (), *, force: bool = False,
+         compression: Compression | None = None) -> Plan:
+    """What `make` would do for the selected targets, and why. Builds nothing, writes nothing."""
+    selected = project.graph.select(list(targets))
+    statcache = StatCache(project.root / STATCACHE_FILE)
+    scanner = Scanner(project.spec, statcache, compression=compression)
+    result, _ = decide(project.graph, selected, scanner, lockfile.read(project.root), force=force)
+    statcache.save()
+    return result
+
+
+@dataclass(frozen=True)
+class MakeOptions:
+    """How to run a build (command-line flags, resolved)."""
+
+    force: bool = False
+    compression: Compression | None = None
+    jobs: int | None = None  # None: the project's `workers`, else one per CPU
+    executor: str = "process"
+    keep_going: bool = True
+    rebuild_lock: bool = False
+
+
+def make(project: Project, targets: list[str] | tuple[str, ...] = (), options: MakeOptions = MakeOptions(),
+         reporter: Reporter | None = None) -> BuildResult:
+    """Bring the selected targets (and what they need) up to date."""
+    reporter = reporter or NullReporter()
+    selected = project.graph.select(list(targets))
+    statcache = StatCache(project.root / STATCACHE_FILE)
+    scanner = Scanner(project.spec, statcache, compression=options.compression)
+    lock = Lock() if options.rebuild_lock else lockfile.read(project.root)
+    if options.rebuild_lock:
+        # keep entries of targets outside the selection
+        try:
+            old = lockfile.read(project.root)
+            lock.targets.update({k: v for k, v in old.targets.items() if k not in selected})
+        except Exception:
+            pass
+    first, states = decide(project.graph, selected, scanner, lock, force=options.force)
+    executor = _executor(project, options, first)
+    try:
+        result = run(project.spec, project.graph, selected, scanner, lock, first, states, executor, reporter,
+                     RunOptions(force=options.force, keep_going=options.keep_going))
+    finally:
+        executor.shutdown()
+        statcache.save()
+    if options.rebuild_lock:
+        lockfile.write(project.root, lock)
+    return result
+
+
+def _executor(project: Project, options: MakeOptions, first: Plan):
+    from mldata.executors import make_executor
+
+    jobs = options.jobs or project.spec.defaults.workers or os.cpu_count() or 1
+    work = sum(
+        (len(d.parts_to_build) or 1) for d in first.decisions if d.action in (Action.BUILD, Action.PARTIAL)
+    ) + sum(1 for d in first.decisions if d.action is Action.PENDING)
+    # A process pool costs each worker a pyarrow import; one small task is faster inline.
+    kind = options.executor if work > 1 else "inline"
+    return make_executor(kind, min(jobs, max(work, 1)))
+
+
+def clean(project: Project, *, outputs: bool = True, cache: bool = False) -> list[str]:
+    """Remove build outputs of every target (and the part cache with ``cache``); return what went."""
+    removed: list[str] = []
+    if outputs:
+        for target in project.spec.targets.values():
+            out = project.root / target.output
+            if out.exists():
+                shutil.rmtree(out)
+                removed.append(target.output)
+    if cache:
+        path = project.root / CACHE_DIR
+        if path.exists():
+            shutil.rmtree(path)
+            removed.append(CACHE_DIR)
+    return removed

@@ -1,0 +1,483 @@
+"""Building one task: a part of a partitioned target, or a whole target.
+
+Tasks are plain, picklable frozen dataclasses (no open files, no pyarrow objects), so the same
+functions run inline, in a process pool or on a Dask worker. A task reads its inputs, applies
+the steps, writes its output atomically and returns a small result value; it never touches the
+lockfile (the scheduler, in the parent, does that once outputs are in place).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from mldata.errors import BuildError, MldataError, StepError
+from mldata.spec import Step
+
+
+@dataclass(frozen=True)
+class PartTask:
+    """Read one input file, apply the target's row-local prefix, write a cached Parquet part."""
+
+    root: str
+    target: str
+    unit: str  # project-relative input path (for messages)
+    path: str  # absolute input path
+    format: str
+    options: dict[str, Any]
+    steps: tuple[Step, ...]
+    codec: str
+    level: int | None
+    cache_file: str  # absolute path of the content-addressed part
+    code_digests: dict[str, str]
+
+
+@dataclass(frozen=True)
+class PartResult:
+    unit: str
+    cache_file: str
+    rows: int
+    bytes: int
+    file_hash: str
+    data_hash: str
+    schema: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class PartRef:
+    """A computed part as the finishing task sees it."""
+
+    unit: str
+    part_name: str
+    cache_file: str
+    rows: int
+    bytes: int
+    file_hash: str
+    data_hash: str
+    schema: list[dict[str, Any]]
+    keep: bool = False  # the output folder already holds this part, intact (partial builds)
+    computed: bool = False  # computed in this run (not reused from the cache)
+
+
+@dataclass(frozen=True)
+class InputFile:
+    rel: str
+    path: str
+    format: str
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TargetTask:
+    """Finish a target: link its parts, or run its global steps / python function, and write it.
+
+    ``mode`` is "link" (partitioned, row-local only: the parts are the output), "global"
+    (partitioned with global steps after the prefix: read parts, run the rest) or "whole"
+    (not partitioned: read every input whole).
+    """
+
+    root: str
+    target: str
+    mode: str
+    out_dir: str  # project-relative output folder
+    codec: str
+    level: int | None
+    parts: tuple[PartRef, ...] = ()
+    suffix: tuple[Step, ...] = ()  # steps after the row-local prefix ("global"), or all ("whole")
+    python: str | None = None
+    params: dict[str, Any] | None = None
+    inputs: tuple[tuple[str, tuple[InputFile, ...]], ...] = ()  # ("whole"): input name -> files
+    code_digests: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    target: str
+    outputs: dict[str, dict[str, Any]]  # project-relative file -> {hash, bytes, rows, data, input?}
+    data_hash: str
+    rows: int
+    schema: list[dict[str, Any]]
+
+
+# --------------------------------------------------------------------------------------------
+# parts
+# --------------------------------------------------------------------------------------------
+
+
+def run_part(task: PartTask) -> PartResult:
+    """Build one part into the cache (or do nothing if another process just did)."""
+    from mldata import io
+
+    cache_file = Path(task.cache_file)
+    meta_file = cache_file.with_suffix(".json")
+    schema, batches = io.read_batches(task.path, task.format, task.options, task.unit)
+    batches = apply_row_local(task.steps, batches, root=task.root,
+                              code_digests=task.code_digests, where=f"{task.target} ({task.unit})")
+    out_schema, batches = _peek_schema(batches, schema, task.steps, task.root, task.code_digests)
+    written = io.write_parquet(out_schema, batches, cache_file, codec=task.codec, level=task.level)
+    os.chmod(cache_file, 0o444)  # the cache is shared by hard links: discourage in-place edits
+    result = PartResult(
+        unit=task.unit,
+        cache_file=task.cache_file,
+        rows=written.rows,
+        bytes=written.bytes,
+        file_hash=written.file_hash,
+        data_hash=written.data_hash,
+        schema=io.schema_to_json(written.schema),
+    )
+    _write_json_atomic(meta_file, {
+        "rows": result.rows, "bytes": result.bytes, "file_hash": result.file_hash,
+        "data_hash": result.data_hash, "schema": result.schema,
+    })
+    return result
+
+
+def read_part_meta(cache_file: Path) -> dict[str, Any] | None:
+    """The sidecar of a cached part, or None if the part is absent or incomplete."""
+    try:
+        meta = json.loads(cache_file.with_suffix(".json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not cache_file.is_file():
+        return None
+    return meta
+
+
+def _peek_schema(batches: Iterator[Any], in_schema: Any, steps: tuple[Step, ...], root: str,
+                 code_digests: dict[str, str]) -> tuple[Any, Iterator[Any]]:
+    """The output schema of a batch stream: its first batch's, or (empty input) the steps applied
+    to an empty batch of the input schema."""
+    import itertools
+
+    import pyarrow as pa
+
+    first = next(batches, None)
+    if first is not None:
+        return first.schema, itertools.chain([first], batches)
+    empty = pa.RecordBatch.from_pylist([], schema=in_schema)
+    out = list(apply_row_local(steps, iter([empty]), root=root, code_digests=code_digests, where=""))
+    return (out[0].schema if out else in_schema), iter(())
+
+
+# --------------------------------------------------------------------------------------------
+# steps
+# --------------------------------------------------------------------------------------------
+
+
+def apply_row_local(steps: Iterable[Step], batches: Iterable[Any], *, root: str, code_digests: dict[str, str] | None,
+                    where: str) -> Iterator[Any]:
+    """Apply row-local steps to a stream of batches, one batch at a time."""
+    from mldata.steps.builtin import apply_row_local as builtin_row_local
+
+    steps = tuple(steps)
+    for batch in batches:
+        for step in steps:
+            try:
+                if step.kind == "python":
+                    batch = _as_batch(call_user(step.args, batch, step.params, root=root, code_digests=code_digests))
+                else:
+                    batch = builtin_row_local(step.kind, step.args, batch)
+            except MldataError as exc:
+                raise type(exc)(f"{where}: step {step.kind}: {exc.message}", hint=exc.hint) from None
+        yield batch
+
+
+def apply_steps_to_table(steps: Iterable[Step], table: Any, *, root: str, code_digests: dict[str, str] | None,
+                         where: str) -> Any:
+    """Apply any steps (row-local or global) to a whole table, in order."""
+    import pyarrow as pa
+
+    from mldata.steps.builtin import apply_global
+
+    for step in steps:
+        try:
+            if step.kind == "python":
+                table = _as_table(call_user(step.args, table, step.params, root=root, code_digests=code_digests))
+            elif step.is_row_local:
+                batches = list(apply_row_local([step], table.to_batches(), root=root, code_digests=code_digests, where=where))
+                if batches:
+                    table = pa.Table.from_batches(batches)
+                else:
+                    empty = pa.RecordBatch.from_pylist([], schema=table.schema)
+                    out = list(apply_row_local([step], [empty], root=root, code_digests=code_digests, where=where))
+                    table = pa.Table.from_batches(out)
+            else:
+                table = apply_global(step.kind, step.args, table)
+        except MldataError as exc:
+            if exc.message.startswith(where):
+                raise
+            raise type(exc)(f"{where}: step {step.kind}: {exc.message}", hint=exc.hint) from None
+    return table
+
+
+_LOADED_CODE: dict[str, str] = {}
+
+
+def call_user(ref: str, data: Any, params: dict[str, Any], *, root: str, code_digests: dict[str, str] | None) -> Any:
+    """Call a user function ``module:function`` with the data and params as keyword arguments.
+
+    The project root is importable. When the project's code changed since this process last
+    imported it (a long-lived worker, or tests), the project-local modules are re-imported.
+    """
+    module_name, _, func_name = ref.partition(":")
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    if code_digests:
+        stale = [rel for rel, d in code_digests.items() if _LOADED_CODE.get(os.path.join(root, rel)) not in (None, d)]
+        if stale:
+            _forget_project_modules(root)
+        for rel, d in code_digests.items():
+            _LOADED_CODE[os.path.join(root, rel)] = d
+    try:
+        module = importlib.import_module(module_name)
+        func = getattr(module, func_name)
+    except (ImportError, AttributeError) as exc:
+        raise StepError(f"cannot load python function {ref!r}: {exc}",
+                        hint="check the module path and function name in mldata.yaml") from None
+    try:
+        return func(data, **params)
+    except MldataError:
+        raise
+    except Exception as exc:  # user code: report it as a build failure of this target
+        raise StepError(f"python function {ref} raised {type(exc).__name__}: {exc}") from exc
+
+
+def _forget_project_modules(root: str) -> None:
+    prefix = os.path.abspath(root) + os.sep
+    for name, mod in list(sys.modules.items()):
+        path = getattr(mod, "__file__", None)
+        if path and os.path.abspath(path).startswith(prefix):
+            del sys.modules[name]
+    importlib.invalidate_caches()
+
+
+def _as_table(value: Any) -> Any:
+    import pyarrow as pa
+
+    if isinstance(value, pa.Table):
+        return value
+    if isinstance(value, pa.RecordBatch):
+        return pa.Table.from_batches([value])
+    if type(value).__name__ == "DataFrame" and hasattr(value, "columns"):
+        return pa.Table.from_pandas(value, preserve_index=False)
+    raise StepError(f"a python step must return a pyarrow Table or a pandas DataFrame, not {type(value).__name__}")
+
+
+def _as_batch(value: Any) -> Any:
+    import pyarrow as pa
+
+    if isinstance(value, pa.RecordBatch):
+        return value
+    table = _as_table(value)
+    return table.combine_chunks().to_batches()[0] if table.num_rows else pa.RecordBatch.from_pylist([], schema=table.schema)
+
+
+# --------------------------------------------------------------------------------------------
+# targets
+# --------------------------------------------------------------------------------------------
+
+
+def run_target(task: TargetTask) -> TargetResult:
+    """Finish a target (see TargetTask.mode) and return what it wrote."""
+    if task.mode == "link":
+        return _link_parts(task)
+    if task.mode == "global":
+        return _global(task)
+    if task.mode == "whole":
+        return _whole(task)
+    raise BuildError(f"unknown task mode {task.mode!r}")
+
+
+def _link_parts(task: TargetTask) -> TargetResult:
+    """Place each cached part in the output folder (a hard link where possible), drop stale files."""
+    from mldata import io
+    from mldata.fingerprint import combine_digests
+
+    root = Path(task.root)
+    out_dir = root / task.out_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    parts = list(task.parts)
+    unified = _unified_schema([p.schema for p in parts])
+    outputs: dict[str, dict[str, Any]] = {}
+    data_hashes: dict[str, str] = {}
+    rows = 0
+    cache_dir = root / ".mldata" / "cache" / "parts"
+    for part in parts:
+        source = Path(part.cache_file) if part.cache_file else out_dir / part.part_name
+        rec = {"rows": part.rows, "bytes": part.bytes, "hash": part.file_hash, "data": part.data_hash, "input": part.unit}
+        if unified is not None and part.schema != io.schema_to_json(unified):
+            source, rec = _conform_part(part, source, unified, task, cache_dir)
+            _place(source, out_dir / part.part_name)
+        elif not part.keep:
+            _place(source, out_dir / part.part_name)
+        rel = f"{task.out_dir}/{part.part_name}"
+        outputs[rel] = rec
+        data_hashes[part.part_name] = rec["data"]
+        rows += part.rows
+    _remove_stale(out_dir, {p.part_name for p in parts})
+    schema = io.schema_to_json(unified) if unified is not None else (parts[0].schema if parts else [])
+    return TargetResult(task.target, outputs, combine_digests(data_hashes), rows, schema)
+
+
+def _unified_schema(schemas: list[list[dict[str, Any]]]) -> Any:
+    """The schema all parts are cast to when they differ (e.g. a column typed null in one file)."""
+    import pyarrow as pa
+
+    distinct = {json.dumps(s, sort_keys=True) for s in schemas}
+    if len(distinct) <= 1:
+        return None
+    arrow = [_schema_from_json(s) for s in schemas]
+    try:
+        return pa.unify_schemas(arrow, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise BuildError(
+            f"the input files do not share one schema and cannot be unified: {exc}",
+            hint="set `column_types` in the source's options so every file reads the same types",
+        ) from None
+
+
+def _schema_from_json(columns: list[dict[str, Any]]) -> Any:
+    import pyarrow as pa
+
+    from mldata.steps.types import parse_type
+
+    fields = []
+    for c in columns:
+        try:
+            typ = parse_type(c["type"])
+        except MldataError:
+            typ = _type_from_str(c["type"])
+        fields.append(pa.field(c["name"], typ, c["nullable"]))
+    return pa.schema(fields)
+
+
+def _type_from_str(text: str) -> Any:
+    import pyarrow as pa
+
+    aliases = {"null": pa.null(), "string": pa.string(), "large_string": pa.large_string(), "double": pa.float64(),
+               "float": pa.float32(), "halffloat": pa.float16()}
+    if text in aliases:
+        return aliases[text]
+    try:
+        return pa.type_for_alias(text)
+    except (ValueError, KeyError):
+        raise BuildError(f"cannot reconstruct Arrow type {text!r}") from None
+
+
+def _conform_part(part: PartRef, source: Path, schema: Any, task: TargetTask, cache_dir: Path) -> tuple[Path, dict[str, Any]]:
+    """Cast a part to the unified schema, into the cache (keyed by the part's file and the schema)."""
+    import pyarrow.parquet as pq
+
+    from mldata import io
+    from mldata.fingerprint import digest_json
+
+    key = digest_json([part.file_hash, io.schema_to_json(schema), task.codec, task.level])
+    dest = cache_dir / key[:2] / f"{key}.parquet"
+    meta = read_part_meta(dest)
+    if meta is None:
+        table = pq.read_table(source).select(schema.names).cast(schema)
+        written = io.write_parquet(schema, table.to_batches(), dest, codec=task.codec, level=task.level)
+        os.chmod(dest, 0o444)
+        meta = {"rows": written.rows, "bytes": written.bytes, "file_hash": written.file_hash,
+                "data_hash": written.data_hash, "schema": io.schema_to_json(written.schema)}
+        _write_json_atomic(dest.with_suffix(".json"), meta)
+    return dest, {"rows": meta["rows"], "bytes": meta["bytes"], "hash": meta["file_hash"], "data": meta["data_hash"],
+                  "input": part.unit}
+
+
+def _place(source: Path, dest: Path) -> None:
+    """Put ``source`` at ``dest`` atomically: a hard link when the filesystem allows, else a copy."""
+    import shutil
+
+    try:
+        if dest.exists() and os.path.samefile(source, dest):
+            return
+    except OSError:
+        pass
+    tmp = dest.with_name(f".tmp-{uuid.uuid4().hex[:12]}-{dest.name}")
+    try:
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _remove_stale(out_dir: Path, keep: set[str]) -> None:
+    """Remove files mldata wrote earlier that the new build does not contain."""
+    for child in out_dir.iterdir():
+        if child.is_file() and child.name not in keep and (child.suffix == ".parquet" or child.name.startswith(".tmp-")):
+            child.unlink()
+
+
+def _global(task: TargetTask) -> TargetResult:
+    """Read the cached parts in input order, run the remaining steps, write one file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tables = [pq.read_table(p.cache_file) for p in task.parts]
+    table = _concat(tables, task.target)
+    table = apply_steps_to_table(task.suffix, table, root=task.root, code_digests=task.code_digests, where=task.target)
+    return _write_single(task, table)
+
+
+def _whole(task: TargetTask) -> TargetResult:
+    """Read every input whole, call the python function (if any), run the steps, write one file."""
+    from mldata import io
+
+    data: dict[str, Any] = {}
+    for name, files in task.inputs:
+        tables = [io.read_table(f.path, f.format, f.options, f.rel) for f in files]
+        data[name] = _concat(tables, task.target)
+    if task.python:
+        arg = next(iter(data.values())) if len(data) == 1 else data
+        table = _as_table(call_user(task.python, arg, task.params or {}, root=task.root, code_digests=task.code_digests))
+    else:
+        table = next(iter(data.values()))
+    table = apply_steps_to_table(task.suffix, table, root=task.root, code_digests=task.code_digests, where=task.target)
+    return _write_single(task, table)
+
+
+def _concat(tables: list[Any], target: str) -> Any:
+    import pyarrow as pa
+
+    if not tables:
+        return pa.table({})
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise BuildError(
+            f"{target}: the input files do not share one schema: {exc}",
+            hint="set `column_types` in the source's options so every file reads the same types",
+        ) from None
+
+
+def _write_single(task: TargetTask, table: Any) -> TargetResult:
+    from mldata import io
+
+    root = Path(task.root)
+    out_dir = root / task.out_dir
+    name = "data.parquet"
+    written = io.write_parquet(table.schema, table.to_batches(), out_dir / name, codec=task.codec, level=task.level)
+    _remove_stale(out_dir, {name})
+    rel = f"{task.out_dir}/{name}"
+    outputs = {rel: {"rows": written.rows, "bytes": written.bytes, "hash": written.file_hash, "data": written.data_hash}}
+    from mldata.fingerprint import combine_digests
+
+    return TargetResult(task.target, outputs, combine_digests({name: written.data_hash}), written.rows,
+                        io.schema_to_json(written.schema))
+
+
+def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".tmp-{uuid.uuid4().hex[:12]}-{path.name}")
+    tmp.write_text(json.dumps(data, sort_keys=True))
+    os.replace(tmp, path)

@@ -1,0 +1,288 @@
+"""The command-line interface: the only package that imports click and rich.
+
+Commands parse flags, call the public API (mldata.api) and render what it returns. Errors are
+mapped to exit statuses in one place, :func:`main`: 0 success, 1 build failure or stale
+(`status --check`), 2 usage or configuration error, 130 cancelled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mldata import __version__
+from mldata.errors import MldataError, UsageError
+
+EXAMPLES = {
+    "make": "mldata make                      # build everything that is stale\n"
+    "mldata make flights_clean        # one target (and what it needs)\n"
+    "mldata make --force -j 4         # rebuild all, 4 workers\n"
+    "mldata make --compression zstd:9 # this run writes zstd level 9",
+    "plan": "mldata plan          # what make would do, and why\nmldata plan --json   # the same as data",
+    "status": "mldata status            # up to date or stale, per target\nmldata status --check    # exit 1 when anything is stale (CI)",
+}
+
+
+def _project_dir_option(f: Any) -> Any:
+    return click.option(
+        "-C", "--directory", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
+        help="Run as if started in this project folder.",
+    )(f)
+
+
+def _dir(ctx: click.Context, directory: Path | None) -> Path:
+    if directory is not None:
+        return directory
+    return ctx.find_root().params.get("directory") or Path(".")
+
+
+def _open(ctx: click.Context, directory: Path | None) -> Any:
+    from mldata.api import open_project
+
+    return open_project(_dir(ctx, directory))
+
+
+def _compression(value: str | None) -> Any:
+    if value is None:
+        return None
+    from mldata.spec import Compression, check_compression, parse_compression_text
+
+    try:
+        codec, level = parse_compression_text(value)
+    except ValueError:
+        raise UsageError(f"invalid --compression {value!r}", hint="write CODEC or CODEC:LEVEL, e.g. zstd:9") from None
+    problem = check_compression(codec, level)
+    if problem:
+        raise UsageError(f"--compression: {problem}")
+    return Compression(codec, level)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="mldata")
+@_project_dir_option
+def cli(directory: Path | None) -> None:
+    """mldata: a Make-like, incremental build system for ML datasets.
+
+    Declare sources and targets in mldata.yaml; `mldata make` rebuilds only what changed,
+    recording content hashes in mldata.lock.
+
+    \b
+    Examples:
+      mldata init                 # start a project here
+      mldata plan                 # what would be rebuilt, and why
+      mldata make                 # build
+      mldata -C examples/penguins make
+    """
+
+
+# ------------------------------------------------------------------------------------------------
+# init
+# ------------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@_project_dir_option
+@click.pass_context
+def init(ctx: click.Context, directory: Path | None) -> None:
+    """Create a commented starter mldata.yaml and .gitignore entries.
+
+    \b
+    Example:
+      mkdir my-project && cd my-project && mldata init
+    """
+    from mldata.init import init_project
+
+    root = _dir(ctx, directory)
+    for line in init_project(root):
+        click.echo(line)
+
+
+# ------------------------------------------------------------------------------------------------
+# plan / status
+# ------------------------------------------------------------------------------------------------
+
+
+@cli.command(epilog="\b\nExamples:\n" + EXAMPLES["plan"])
+@click.argument("targets", nargs=-1)
+@click.option("--dry-run", is_flag=True, help="Accepted for symmetry with `make --dry-run` (plan never builds).")
+@click.option("--force", is_flag=True, help="Plan as if every selected target were forced.")
+@click.option("--compression", help="Plan with this run's compression, e.g. zstd:9.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@_project_dir_option
+@click.pass_context
+def plan(ctx: click.Context, targets: tuple[str, ...], dry_run: bool, force: bool, compression: str | None,
+         as_json: bool, directory: Path | None) -> None:
+    """Show what `make` would do for each target, and exactly why. Builds nothing."""
+    from mldata import api
+    from mldata.cli.render import print_plan
+
+    project = _open(ctx, directory)
+    result = api.plan(project, targets, force=force, compression=_compression(compression))
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
+    else:
+        print_plan(result)
+
+
+@cli.command(epilog="\b\nExamples:\n" + EXAMPLES["status"])
+@click.argument("targets", nargs=-1)
+@click.option("--check", is_flag=True, help="Exit with status 1 when any target is stale (for CI).")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@_project_dir_option
+@click.pass_context
+def status(ctx: click.Context, targets: tuple[str, ...], check: bool, as_json: bool, directory: Path | None) -> None:
+    """Show whether each target is up to date."""
+    from mldata import api
+    from mldata.cli.render import print_status
+    from mldata.errors import StaleError
+
+    project = _open(ctx, directory)
+    result = api.plan(project, targets)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
+    else:
+        print_status(result)
+    if check and result.stale:
+        stale = [d.target for d in result.decisions if d.stale]
+        raise StaleError(f"{len(stale)} target(s) stale: {', '.join(stale)}", hint="run `mldata make`")
+
+
+# ------------------------------------------------------------------------------------------------
+# make
+# ------------------------------------------------------------------------------------------------
+
+
+@cli.command(epilog="\b\nExamples:\n" + EXAMPLES["make"])
+@click.argument("targets", nargs=-1)
+@click.option("-n", "--dry-run", is_flag=True, help="Show the plan (as `mldata plan`) and build nothing.")
+@click.option("--force", is_flag=True, help="Rebuild the selected targets even if up to date.")
+@click.option("--compression", metavar="CODEC[:LEVEL]", help="Compression for this run, e.g. zstd:9, gzip, none.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: workers setting, else CPUs).")
+@click.option("--executor", type=click.Choice(["process", "inline"]), default="process", show_default=True,
+              help="Where tasks run.")
+@click.option("-x", "--fail-fast", is_flag=True, help="Stop at the first failing target.")
+@click.option("--rebuild-lock", is_flag=True, help="Ignore mldata.lock and rewrite it (reusing cached parts).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors and the final summary line.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@_project_dir_option
+@click.pass_context
+def make(ctx: click.Context, targets: tuple[str, ...], dry_run: bool, force: bool, compression: str | None,
+         jobs: int | None, executor: str, fail_fast: bool, rebuild_lock: bool, quiet: bool, as_json: bool,
+         directory: Path | None) -> None:
+    """Build the selected targets (default: all), rebuilding only what changed."""
+    from mldata import api
+    from mldata.cli.render import LineReporter, print_plan, print_result
+    from mldata.errors import BuildError
+
+    project = _open(ctx, directory)
+    comp = _compression(compression)
+    if dry_run:
+        result = api.plan(project, targets, force=force, compression=comp)
+        if as_json:
+            click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
+        else:
+            print_plan(result)
+        return
+    options = api.MakeOptions(force=force, compression=comp, jobs=jobs, executor=executor,
+                              keep_going=not fail_fast, rebuild_lock=rebuild_lock)
+    reporter = LineReporter(quiet=quiet or as_json)
+    result = api.make(project, targets, options, reporter)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
+    else:
+        print_result(result, quiet=quiet)
+    if result.failed:
+        failed = [o.target for o in result.outcomes if o.status == "failed"]
+        raise BuildError(f"{len(failed)} target(s) failed: {', '.join(failed)}", hint=None)
+
+
+# ------------------------------------------------------------------------------------------------
+# dag / clean
+# ------------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print nodes and edges as JSON.")
+@_project_dir_option
+@click.pass_context
+def dag(ctx: click.Context, as_json: bool, directory: Path | None) -> None:
+    """Show sources and targets as a tree.
+
+    \b
+    Example:
+      mldata dag
+    """
+    from mldata.cli.render import dag_lines
+
+    project = _open(ctx, directory)
+    if as_json:
+        spec = project.spec
+        data = {
+            "sources": {n: {"path": s.path} for n, s in spec.sources.items()},
+            "targets": {n: {"from": list(t.inputs), "partitioned": t.partitioned} for n, t in spec.targets.items()},
+            "order": list(project.graph.order),
+        }
+        click.echo(json.dumps(data, indent=2, sort_keys=True))
+        return
+    for line in dag_lines(project.spec, project.graph):
+        click.echo(line)
+
+
+@cli.command()
+@click.option("--cache", is_flag=True, help="Also remove the part cache in .mldata/cache.")
+@click.option("--cache-only", is_flag=True, help="Remove only the part cache; keep build outputs.")
+@_project_dir_option
+@click.pass_context
+def clean(ctx: click.Context, cache: bool, cache_only: bool, directory: Path | None) -> None:
+    """Remove build outputs (the lock is kept, so the next make restores them, from cache if possible).
+
+    \b
+    Examples:
+      mldata clean            # remove build/ outputs
+      mldata clean --cache    # and the part cache
+    """
+    from mldata import api
+
+    project = _open(ctx, directory)
+    removed = api.clean(project, outputs=not cache_only, cache=cache or cache_only)
+    click.echo("removed: " + ", ".join(removed) if removed else "nothing to remove")
+
+
+# ------------------------------------------------------------------------------------------------
+# entry point: the one place errors become exit statuses
+# ------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return (and exit with) the process exit status."""
+    try:
+        cli.main(args=argv, prog_name="mldata", standalone_mode=False)
+        code = 0
+    except MldataError as exc:
+        _print_error(exc)
+        code = exc.exit_status
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        code = 2
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        code = 130
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        code = 130
+    if argv is None:
+        sys.exit(code)
+    return code
+
+
+def _print_error(exc: MldataError) -> None:
+    click.echo(f"error: {exc}", err=True)
+    if exc.hint:
+        click.echo(f"  hint: {exc.hint}", err=True)

@@ -1,0 +1,81 @@
+"""Typed events the core emits while it works, and the Reporter protocol that receives them.
+
+The core never prints. The CLI (or a test, or an embedding program) passes a Reporter; each
+event is a small frozen value that says what happened, in the order it happened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of all events."""
+
+
+@dataclass(frozen=True)
+class TargetStarted(Event):
+    target: str
+    summary: str  # the decision, e.g. "partial: 1 of 200 parts"
+    parts_to_compute: int
+    parts_cached: int
+
+
+@dataclass(frozen=True)
+class PartFinished(Event):
+    target: str
+    unit: str
+    rows: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class TargetFinished(Event):
+    target: str
+    rows: int
+    bytes: int
+    seconds: float
+    data_changed: bool
+    parts_computed: int
+
+
+@dataclass(frozen=True)
+class TargetUpToDate(Event):
+    target: str
+    cutoff: bool  # True when an upstream was rebuilt but its data did not change
+
+
+@dataclass(frozen=True)
+class TargetFailed(Event):
+    target: str
+    message: str
+    hint: str | None
+
+
+@dataclass(frozen=True)
+class TargetSkipped(Event):
+    target: str
+    reason: str
+
+
+class Reporter(Protocol):
+    def emit(self, event: Event) -> None: ...
+
+
+class NullReporter:
+    """Discards events."""
+
+    def emit(self, event: Event) -> None:
+        return None
+
+
+class ListReporter:
+    """Keeps every event (for tests and programs that inspect a build afterwards)."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def emit(self, event: Event) -> None:
+        self.events.append(event)

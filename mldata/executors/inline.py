@@ -1,0 +1,23 @@
+"""Runs each task immediately in the calling process (tests, debugging, -j 1)."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from typing import Any, Callable
+
+
+class InlineExecutor:
+    workers = 1
+
+    def submit(self, fn: Callable[[Any], Any], task: Any) -> "Future[Any]":
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(task))
+        except BaseException as exc:  # delivered through the future, as a pool would
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            future.set_exception(exc)
+        return future
+
+    def shutdown(self, *, cancel: bool = False) -> None:
+        return None

@@ -1,0 +1,222 @@
+"""The resolved project: what mldata.yaml means, as plain frozen values.
+
+`config.py` validates the YAML with pydantic and resolves it into these dataclasses; every other
+module consumes only these. They are deliberately plain (no pydantic, no pyarrow) because:
+
+* they are pickled into worker processes with every task, and must be cheap and stable there;
+* `config.load` caches them as JSON in `.mldata/`, so a no-op `mldata make` does not pay for
+  importing pydantic and ruamel.yaml (about 130 ms together, most of the no-op budget).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from mldata.errors import Location
+
+# Bump when the meaning of a built-in step or reader changes: every fingerprint includes it, so
+# all targets rebuild once after an upgrade that changes what the same recipe produces.
+STEP_SEMANTICS_VERSION = 1
+
+#: Step kinds that transform each row on its own, so they can run per input file and per batch.
+ROW_LOCAL_STEPS = frozenset({"select", "drop", "rename", "cast", "filter", "derive", "fill_null"})
+#: Step kinds that need the whole table.
+GLOBAL_STEPS = frozenset({"dedupe", "sort", "sample"})
+ALL_STEPS = ROW_LOCAL_STEPS | GLOBAL_STEPS | {"python"}
+
+#: Source formats mldata reads, and the file extensions that imply them.
+FORMAT_EXTENSIONS: dict[str, str] = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".arrow": "arrow",
+    ".feather": "arrow",
+    ".ipc": "arrow",
+}
+#: Compressed-text suffixes readable for csv/tsv/jsonl (decompressed while streaming).
+TEXT_COMPRESSION_SUFFIXES = (".gz", ".zst", ".bz2")
+
+#: Parquet codecs and their valid compression levels (None: the codec takes no level).
+PARQUET_CODEC_LEVELS: dict[str, tuple[int, int] | None] = {
+    "none": None,
+    "snappy": None,
+    "gzip": (1, 9),
+    "brotli": (0, 11),
+    "lz4": (1, 12),
+    "zstd": (1, 22),
+}
+DEFAULT_COMPRESSION = ("zstd", None)
+
+
+@dataclass(frozen=True)
+class Compression:
+    """A Parquet codec and optional level (None = the codec's default)."""
+
+    codec: str = "zstd"
+    level: int | None = None
+
+    def __str__(self) -> str:
+        return self.codec if self.level is None else f"{self.codec}:{self.level}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"codec": self.codec, "level": self.level}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a target: a kind (e.g. "filter") and its arguments as written in YAML."""
+
+    kind: str
+    args: Any
+    #: For python steps: the function's parameters and whether it runs per batch.
+    params: dict[str, Any] = field(default_factory=dict)
+    row_local: bool = False
+
+    @property
+    def is_row_local(self) -> bool:
+        return self.kind in ROW_LOCAL_STEPS or (self.kind == "python" and self.row_local)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {self.kind: self.args}
+        if self.kind == "python":
+            out["params"] = self.params
+            out["row_local"] = self.row_local
+        return out
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A declared source: a glob of files in one format, read with the given options."""
+
+    name: str
+    path: str  # glob, relative to the project root, forward slashes
+    format: str | None  # None: inferred per file from its extension
+    options: dict[str, Any]
+    where: Location
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "format": self.format, "options": self.options}
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """A declared target: inputs, the transformation recipe, and where and how it is written."""
+
+    name: str
+    inputs: tuple[str, ...]
+    steps: tuple[Step, ...]
+    python: str | None  # "module:function" applied to the input(s) before the steps
+    params: dict[str, Any]
+    output: str  # folder relative to the project root
+    compression: Compression | None  # None: the project default
+    schema: str | None  # schema file relative to the project root (validated by a later stage)
+    where: Location
+
+    @property
+    def partitioned(self) -> bool:
+        """A single-input target without a whole-table function is built one part per input file."""
+        return len(self.inputs) == 1 and self.python is None
+
+    @property
+    def prefix_len(self) -> int:
+        """How many leading steps are row-local (run per input file, cached per part)."""
+        if not self.partitioned:
+            return 0
+        n = 0
+        for step in self.steps:
+            if not step.is_row_local:
+                break
+            n += 1
+        return n
+
+    @property
+    def has_global_suffix(self) -> bool:
+        return self.partitioned and self.prefix_len < len(self.steps)
+
+
+@dataclass(frozen=True)
+class Defaults:
+    compression: Compression = Compression(*DEFAULT_COMPRESSION)
+    workers: int | None = None  # None: one per CPU
+
+
+@dataclass(frozen=True)
+class ProjectSpec:
+    """Everything mldata.yaml says, resolved, with names in declaration order."""
+
+    root: str  # absolute path of the project folder (never written to the lock)
+    config_file: str  # the YAML file, relative to root
+    defaults: Defaults
+    sources: dict[str, SourceSpec]
+    targets: dict[str, TargetSpec]
+
+    def compression_for(self, target: TargetSpec, override: Compression | None = None) -> Compression:
+        """The effective compression: the run's flag, else the target's, else the project default."""
+        return override or target.compression or self.defaults.compression
+
+    # --- JSON round trip (used by the config cache) ---------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> "ProjectSpec":
+        d = data["defaults"]
+        defaults = Defaults(compression=Compression(**d["compression"]), workers=d["workers"])
+        sources = {
+            name: SourceSpec(
+                name=s["name"], path=s["path"], format=s["format"], options=s["options"],
+                where=Location(**s["where"]),
+            )
+            for name, s in data["sources"].items()
+        }
+        targets = {
+            name: TargetSpec(
+                name=t["name"],
+                inputs=tuple(t["inputs"]),
+                steps=tuple(Step(**s) for s in t["steps"]),
+                python=t["python"],
+                params=t["params"],
+                output=t["output"],
+                compression=Compression(**t["compression"]) if t["compression"] else None,
+                schema=t["schema"],
+                where=Location(**t["where"]),
+            )
+            for name, t in data["targets"].items()
+        }
+        return ProjectSpec(
+            root=data["root"], config_file=data["config_file"], defaults=defaults,
+            sources=sources, targets=targets,
+        )
+
+
+def parse_compression_text(text: str) -> tuple[str, int | None]:
+    """Split ``"zstd:9"`` into ("zstd", 9); no validation of the pair."""
+    codec, _, level = text.partition(":")
+    codec = codec.strip().lower()
+    if codec in ("uncompressed", "off"):
+        codec = "none"
+    if level.strip() == "":
+        return codec, None
+    return codec, int(level)
+
+
+def check_compression(codec: str, level: int | None) -> str | None:
+    """Return an error message if the codec/level pair is invalid for Parquet, else None."""
+    if codec not in PARQUET_CODEC_LEVELS:
+        return f"unknown compression codec {codec!r}; valid codecs: {', '.join(PARQUET_CODEC_LEVELS)}"
+    valid = PARQUET_CODEC_LEVELS[codec]
+    if level is None:
+        return None
+    if valid is None:
+        return f"codec {codec!r} takes no compression level (got {level})"
+    lo, hi = valid
+    if not lo <= level <= hi:
+        return f"compression level {level} is out of range for {codec!r}: valid levels are {lo}..{hi}"
+    return None

@@ -1,0 +1,81 @@
+"""A local, untracked cache of file digests keyed by (size, mtime_ns, inode).
+
+Hashing 100 MB of inputs on every `mldata plan` would cost tens of milliseconds; a stat costs
+microseconds. A file is rehashed when its size, mtime or inode changed. A file modified within
+RACY_SECONDS of being hashed is not cached at all ("racily clean", as git calls it): a second
+write in the same timestamp tick would otherwise go unnoticed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from mldata.fingerprint import file_digest
+
+RACY_SECONDS = 2.0
+_FORMAT = 1
+
+
+class StatCache:
+    """Maps absolute paths to their last known (size, mtime_ns, inode, digest)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._entries: dict[str, list] = {}
+        self._dirty = False
+        try:
+            data = json.loads(path.read_text())
+            if data.get("format") == _FORMAT:
+                self._entries = data["entries"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        self.hashed_bytes = 0  # how much this process had to hash (for reporting and tests)
+        self.hashed_files = 0
+
+    def digest(self, path: str | os.PathLike[str]) -> str:
+        """The blake3 digest of a file, from the cache when its stat is unchanged."""
+        key = os.fspath(path)
+        st = os.stat(key)
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] == st.st_size and entry[1] == st.st_mtime_ns and entry[2] == st.st_ino:
+            return entry[3]
+        digest = file_digest(key)
+        self.hashed_bytes += st.st_size
+        self.hashed_files += 1
+        self._store(key, st, digest)
+        return digest
+
+    def record(self, path: str | os.PathLike[str], digest: str) -> None:
+        """Remember the digest of a file this process just wrote (so it is not hashed again)."""
+        key = os.fspath(path)
+        self._store(key, os.stat(key), digest)
+
+    def _store(self, key: str, st: os.stat_result, digest: str) -> None:
+        if time.time_ns() - st.st_mtime_ns < RACY_SECONDS * 1e9:
+            if self._entries.pop(key, None) is not None:
+                self._dirty = True
+            return
+        new = [st.st_size, st.st_mtime_ns, st.st_ino, digest]
+        if self._entries.get(key) != new:
+            self._entries[key] = new
+            self._dirty = True
+
+    def forget(self, path: str | os.PathLike[str]) -> None:
+        if self._entries.pop(os.fspath(path), None) is not None:
+            self._dirty = True
+
+    def save(self) -> None:
+        """Write the cache if it changed (atomically; a failure to write is harmless)."""
+        if not self._dirty:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(f"{self.path.name}.tmp{os.getpid()}")
+            tmp.write_text(json.dumps({"format": _FORMAT, "entries": self._entries}, separators=(",", ":")))
+            os.replace(tmp, self.path)
+            self._dirty = False
+        except OSError:
+            pass
