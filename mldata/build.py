@@ -217,6 +217,7 @@ def apply_steps_to_table(steps: Iterable[Step], table: Any, *, root: str, code_d
 
 
 _LOADED_CODE: dict[str, str] = {}
+_LOADED_ROOT: str | None = None
 
 
 def call_user(ref: str, data: Any, params: dict[str, Any], *, root: str, code_digests: dict[str, str] | None) -> Any:
@@ -225,7 +226,15 @@ def call_user(ref: str, data: Any, params: dict[str, Any], *, root: str, code_di
     The project root is importable. When the project's code changed since this process last
     imported it (a long-lived worker, or tests), the project-local modules are re-imported.
     """
+    global _LOADED_ROOT
     module_name, _, func_name = ref.partition(":")
+    if _LOADED_ROOT != root:
+        # another project's modules may carry the same names (tests, embedding programs)
+        if _LOADED_ROOT is not None:
+            _forget_project_modules(_LOADED_ROOT)
+            if _LOADED_ROOT in sys.path:
+                sys.path.remove(_LOADED_ROOT)
+        _LOADED_ROOT = root
     if root not in sys.path:
         sys.path.insert(0, root)
     if code_digests:

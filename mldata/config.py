@@ -358,10 +358,10 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     """
     steps = _models()["steps"]
     candidates: list[Any] = [_models()["Project"]]
-    for elem in loc:
+    for i, elem in enumerate(loc):
         members = [m for tp in candidates for m in _members(tp)]
-        if isinstance(elem, str) and any(m in steps.values() for m in members) and elem in steps:
-            candidates = [steps[elem]]
+        if _is_tag(loc, i):
+            candidates = [steps[elem]] if elem in steps else []
             continue
         nxt: list[Any] = []
         for m in members:
@@ -381,6 +381,11 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
             if hasattr(m, "model_fields"):
                 keys += [f.alias or name for name, f in m.model_fields.items()]
     return keys
+
+
+def _is_tag(loc: tuple[Any, ...], i: int) -> bool:
+    """pydantic puts a step's kind (the union tag) right after its index in `steps`."""
+    return i >= 2 and isinstance(loc[i - 1], int) and loc[i - 2] == "steps" and isinstance(loc[i], str)
 
 
 def _members(tp: Any) -> list[Any]:
@@ -464,7 +469,9 @@ def _node_at(doc: Any, loc: tuple[Any, ...]) -> Any:
 
 def _dotted(loc: tuple[Any, ...]) -> str:
     out = ""
-    for elem in loc:
+    for i, elem in enumerate(loc):
+        if _is_tag(loc, i):
+            continue
         if isinstance(elem, int):
             out += f"[{elem}]"
         else:

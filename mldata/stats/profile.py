@@ -1,0 +1,837 @@
+"""Column profiles: streaming, bounded-memory statistics of Arrow record batches.
+
+The definitions are normative and live in ``docs/metrics.md`` (§3.0-§3.2 of the metric
+specification). In short, per column kind:
+
+* **numeric** (integer, floating, decimal): counts of missing (null or NaN), +inf, -inf, finite
+  values, zeros, negatives and distinct values; mean, m2, variance and std (ddof=1), min, max,
+  bias-corrected skewness and excess kurtosis, type-7 quantiles, a 20-bin display histogram, and
+  the ``drift_summary`` that drift is computed from.
+* **categorical** (strings, dictionary-encoded columns, or any column declared categorical):
+  counts, exact distinct count (estimated, and labelled so, above ``max_distinct`` keys), the top
+  K categories, the count outside them, and for strings empty-string count and length statistics.
+* **boolean**: the categorical fields plus ``n_true``, ``n_false`` and ``true_fraction``.
+* **datetime** (timestamp, date): min, max and type-1 quantiles as ISO-8601 UTC.
+* **other** (binary, nested, ...): ``n`` and ``n_missing`` only.
+
+Memory. Batches are read once, column by column. A numeric or datetime column keeps its finite
+values as one numpy array (8 bytes per row) because exact quantiles and the drift summary need the
+sorted values; everything else a column keeps is bounded (category counts up to ``max_distinct``
+keys, string-length counts). With ``profile_batches`` every selected numeric column is held at
+once; to keep the peak at about one column, call it once per column with a reader that projects
+that column (``columns=[name]``), as :func:`profile_columns` does.
+
+Integer columns are profiled as float64, as the metric definitions require (exact up to 2**53).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import itertools
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Union
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+#: Version of the metric definitions; stored with every profile so a change is detectable.
+METRICS_VERSION = 1
+#: R: number of quantile steps behind a ``drift_summary`` (§3.2). Drift ``bins`` must divide it.
+SUMMARY_RESOLUTION = 100
+#: K: number of categories kept in ``top_k`` (§3.1).
+TOP_K = 100
+#: Distinct categories counted exactly per column; above it the count is an estimate.
+MAX_DISTINCT = 1_000_000
+#: Bins of the display histogram (§3.1).
+HISTOGRAM_BINS = 20
+#: Quantiles reported for numeric and datetime columns: name and percent.
+QUANTILES: tuple[tuple[str, int], ...] = (
+    ("p01", 1), ("p05", 5), ("p25", 25), ("p50", 50), ("p75", 75), ("p95", 95), ("p99", 99),
+)
+#: Column kinds a profile distinguishes.
+KINDS = ("numeric", "categorical", "boolean", "datetime", "other")
+
+# Size of the k-minimum-values sketch that estimates distinct counts beyond MAX_DISTINCT
+# (relative standard error about 1/sqrt(k), i.e. ~1.6%).
+_SKETCH_SIZE = 4096
+# fsum is fed in chunks of this many values so that no whole-column Python list is built.
+_FSUM_CHUNK = 1 << 16
+_NS_PER_UNIT = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+
+
+# ---------------------------------------------------------------------------------------------
+# What one streaming pass collects per column
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NumericData:
+    """The finite values of a numeric or datetime column, sorted, with its missing/inf counts.
+
+    ``values`` is float64 for numeric columns (with -0.0 normalised to 0.0, so equal values have
+    one representation) and int64 epoch nanoseconds for datetime columns. ``n`` counts all rows;
+    ``n_missing`` null or NaN rows; ``n_pos_inf``/``n_neg_inf`` the infinities.
+    """
+
+    kind: str
+    arrow_type: str
+    n: int
+    n_missing: int
+    n_pos_inf: int
+    n_neg_inf: int
+    values: np.ndarray
+
+    @property
+    def n_finite(self) -> int:
+        """Number of finite values: neither missing nor infinite."""
+        return int(self.values.size)
+
+
+@dataclass(frozen=True)
+class CategoricalData:
+    """Category counts of a categorical or boolean column.
+
+    ``counts`` maps the category key (§3.1 encoding) to its row count. ``other_count`` is the
+    number of non-missing rows not in ``counts``: 0 unless the column had more than
+    ``max_distinct`` keys, in which case rare keys were pruned and the counts are lower bounds.
+    ``n_distinct_estimate`` is None when ``len(counts)`` is the exact distinct count.
+    ``string_lengths`` maps a length in code points to its row count (strings only).
+    """
+
+    kind: str
+    arrow_type: str
+    n: int
+    n_missing: int
+    counts: dict[str, int]
+    other_count: int
+    n_distinct_estimate: int | None
+    string_lengths: dict[int, int] | None
+
+
+@dataclass(frozen=True)
+class OtherData:
+    """A column of a type without a distribution profile (binary, nested, ...)."""
+
+    kind: str
+    arrow_type: str
+    n: int
+    n_missing: int
+
+
+ColumnData = Union[NumericData, CategoricalData, OtherData]
+
+
+# ---------------------------------------------------------------------------------------------
+# Public entry points
+# ---------------------------------------------------------------------------------------------
+
+
+def column_kind(arrow_type: pa.DataType) -> str:
+    """The profile kind of an Arrow type: numeric, categorical, boolean, datetime or other."""
+    t = arrow_type
+    if pa.types.is_dictionary(t):
+        value = column_kind(t.value_type)
+        return "categorical" if value in ("numeric", "categorical", "boolean") else "other"
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return "numeric"
+    if _is_string(t):
+        return "categorical"
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        return "datetime"
+    return "other"
+
+
+def collect_columns(
+    schema: pa.Schema,
+    batches: Iterable[pa.RecordBatch],
+    *,
+    columns: Sequence[str] | None = None,
+    types: Mapping[str, str] | None = None,
+    max_distinct: int = MAX_DISTINCT,
+) -> dict[str, ColumnData]:
+    """Read ``batches`` once and collect, per selected column, what its profile and drift need.
+
+    ``columns`` selects and orders columns (default: all, in schema order). ``types`` overrides
+    the inferred kind of a column: a numeric or boolean column may be declared ``"categorical"``
+    (keys then follow the §3.1 encoding, e.g. zip codes as integers in decimal).
+    """
+    names = _select(schema, columns)
+    overrides = dict(types or {})
+    unknown = sorted(set(overrides) - set(schema.names))
+    if unknown:
+        raise ValueError(f"types names unknown columns {unknown}; the columns are {schema.names}")
+    accumulators: dict[str, _Accumulator] = {}
+    positions: dict[str, int] = {}
+    for name in names:
+        field = schema.field(name)
+        positions[name] = schema.get_field_index(name)
+        accumulators[name] = _accumulator_for(field.type, _resolve_kind(name, field.type, overrides.get(name)), max_distinct)
+    for batch in batches:
+        for name, acc in accumulators.items():
+            acc.add(batch.column(positions[name]))
+    return {name: acc.finish() for name, acc in accumulators.items()}
+
+
+def profile_batches(
+    schema: pa.Schema,
+    batches: Iterable[pa.RecordBatch],
+    *,
+    columns: Sequence[str] | None = None,
+    types: Mapping[str, str] | None = None,
+    top_k: int = TOP_K,
+    max_distinct: int = MAX_DISTINCT,
+) -> dict[str, Any]:
+    """The full profile of a stream of record batches, as a JSON-ready dict.
+
+    ``{"metrics_version": 1, "n_rows": N, "columns": {name: column_profile}}``; each column
+    profile carries ``"type"`` (its kind) and the fields of docs/metrics.md. Floats are plain
+    Python floats; non-finite and undefined statistics are None.
+    """
+    n_rows = 0
+
+    def counted() -> Iterable[pa.RecordBatch]:
+        nonlocal n_rows
+        for batch in batches:
+            n_rows += batch.num_rows
+            yield batch
+
+    data = collect_columns(schema, counted(), columns=columns, types=types, max_distinct=max_distinct)
+    profiles: dict[str, Any] = {}
+    for name in list(data):
+        # pop so that each column's values can be freed as soon as it is profiled
+        profiles[name] = profile_column(data.pop(name), top_k=top_k)
+    return {"metrics_version": METRICS_VERSION, "n_rows": n_rows, "columns": profiles}
+
+
+def profile_columns(
+    schema: pa.Schema,
+    read: Callable[[list[str]], Iterable[pa.RecordBatch]],
+    *,
+    columns: Sequence[str] | None = None,
+    types: Mapping[str, str] | None = None,
+    top_k: int = TOP_K,
+    max_distinct: int = MAX_DISTINCT,
+) -> dict[str, Any]:
+    """Like :func:`profile_batches`, but reads one column at a time, so peak memory is one column.
+
+    ``read([name])`` must return a fresh stream of batches holding just that column (for example
+    ``pyarrow.dataset.dataset(path).to_batches(columns=[name])``).
+    """
+    names = _select(schema, columns)
+    profiles: dict[str, Any] = {}
+    n_rows = 0
+    for name in names:
+        field = schema.field(name)
+        sub = pa.schema([field])
+        overrides = {name: types[name]} if types and name in types else None
+        result = profile_batches(sub, read([name]), types=overrides, top_k=top_k, max_distinct=max_distinct)
+        profiles[name] = result["columns"][name]
+        n_rows = result["n_rows"]
+    return {"metrics_version": METRICS_VERSION, "n_rows": n_rows, "columns": profiles}
+
+
+def profile_column(data: ColumnData, *, top_k: int = TOP_K) -> dict[str, Any]:
+    """The full profile of one collected column (see :func:`collect_columns`)."""
+    if isinstance(data, NumericData):
+        return _numeric_profile(data) if data.kind == "numeric" else _datetime_profile(data)
+    if isinstance(data, CategoricalData):
+        return _categorical_profile(data, top_k)
+    return {"type": "other", "arrow_type": data.arrow_type, "n": data.n, "n_missing": data.n_missing,
+            "missing_fraction": _ratio(data.n_missing, data.n)}
+
+
+def compact_profile(full_profile: Mapping[str, Any], *, datetime_summaries: Iterable[str] = ()) -> dict[str, Any]:
+    """The bounded, deterministic lockfile summary (§3.2) of a full profile.
+
+    Per numeric column: n, n_missing, n_pos_inf, n_neg_inf, min, max, mean, m2 and the
+    drift_summary; per categorical/boolean column: n, n_missing, top_k, other_count, n_distinct
+    (and whether it or top_k is approximate); per datetime column: n, n_missing, min, max, plus its
+    drift_summary only for the columns named in ``datetime_summaries`` (datetime drift is opt-in,
+    and a monotone time column's summary would change on every build). Identical data gives an
+    identical dict, hence identical ``json.dumps(..., sort_keys=True)`` bytes.
+    """
+    keep_datetime = set(datetime_summaries)
+    columns: dict[str, Any] = {}
+    for name, col in full_profile["columns"].items():
+        kind = col["type"]
+        if kind == "numeric":
+            keys = ("type", "n", "n_missing", "n_pos_inf", "n_neg_inf", "min", "max", "mean", "m2", "drift_summary")
+        elif kind in ("categorical", "boolean"):
+            keys = ("type", "n", "n_missing", "top_k", "other_count", "n_distinct", "n_distinct_approx", "top_k_approx")
+        elif kind == "datetime":
+            keys = ("type", "n", "n_missing", "min", "max")
+            if name in keep_datetime:
+                keys += ("drift_summary",)
+        else:
+            keys = ("type", "n", "n_missing")
+        columns[name] = {key: _plain(col[key]) for key in keys}
+    return {"metrics_version": full_profile.get("metrics_version", METRICS_VERSION),
+            "n_rows": full_profile["n_rows"], "columns": columns}
+
+
+def numeric_data(values: Any) -> NumericData:
+    """Collect a numeric or datetime sample given as a numpy array, a sequence or an Arrow array.
+
+    Null, None, NaN and NaT are missing; ±inf are counted apart; datetime64 values and Arrow
+    timestamps/dates become int64 epoch nanoseconds.
+    """
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        kind = column_kind(values.type)
+        if kind not in ("numeric", "datetime"):
+            raise ValueError(f"expected a numeric or datetime array, got {values.type}")
+        acc = _NumericAccumulator(str(values.type)) if kind == "numeric" else _DatetimeAccumulator(str(values.type))
+        chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+        for chunk in chunks:
+            acc.add(chunk)
+        return acc.finish()
+    arr = np.asarray(values)
+    if np.issubdtype(arr.dtype, np.datetime64):
+        ns = arr.astype("datetime64[ns]")
+        present = ~np.isnat(ns)
+        ints = np.sort(ns[present].view(np.int64))
+        return NumericData("datetime", "datetime64[ns]", int(arr.size), int(arr.size - ints.size), 0, 0, ints)
+    x = np.asarray(values, dtype=np.float64).ravel()
+    acc = _NumericAccumulator(str(arr.dtype))
+    acc.add_numpy(x)
+    return acc.finish()
+
+
+# ---------------------------------------------------------------------------------------------
+# Numeric statistics (§3.1)
+# ---------------------------------------------------------------------------------------------
+
+
+def _numeric_profile(data: NumericData) -> dict[str, Any]:
+    s = data.values
+    n_f = data.n_finite
+    out: dict[str, Any] = {
+        "type": "numeric",
+        "arrow_type": data.arrow_type,
+        "n": data.n,
+        "n_missing": data.n_missing,
+        "missing_fraction": _ratio(data.n_missing, data.n),
+        "n_pos_inf": data.n_pos_inf,
+        "n_neg_inf": data.n_neg_inf,
+        "n_finite": n_f,
+        "n_zeros": int(np.count_nonzero(s == 0.0)),
+        "n_negative": int(np.count_nonzero(s < 0.0)),
+        "n_distinct": _n_distinct_sorted(s),
+    }
+    out.update(_moments(s))
+    out["quantiles"] = {name: (_quantile7(s, pct / 100) if n_f else None) for name, pct in QUANTILES}
+    out["histogram"] = _histogram(s) if n_f else None
+    out["drift_summary"] = drift_summary(s)
+    return out
+
+
+def _moments(s: np.ndarray) -> dict[str, Any]:
+    """mean, m2, variance, std, min, max, skewness and kurtosis of sorted finite float64 values."""
+    n = int(s.size)
+    if n == 0:
+        return dict.fromkeys(("mean", "m2", "variance", "std", "min", "max", "skewness", "kurtosis"))
+    lo, hi = float(s[0]), float(s[-1])
+    if lo == hi:
+        mean = lo  # exact: fsum(x)/n may be 1 ulp off, which would make std non-zero
+    else:
+        try:
+            mean = _fsum(s) / n
+        except OverflowError:  # the sum leaves float64; the mean itself does not
+            mean = _fsum(s / n)
+        mean = min(max(mean, lo), hi)
+    d = s - mean
+    d2 = d * d  # explicit products (not **3/**4) keep every element correctly rounded
+    m2 = _fsum_or_inf(d2)
+    out: dict[str, Any] = {"mean": mean, "m2": m2, "min": lo, "max": hi,
+                           "variance": None, "std": None, "skewness": None, "kurtosis": None}
+    if n >= 2:
+        variance = m2 / (n - 1)
+        out["variance"] = variance
+        out["std"] = math.sqrt(variance)
+    if m2 > 0 and n >= 3:
+        m3 = _fsum_or_inf(d2 * d)
+        g1 = (m3 / n) / (m2 / n) ** 1.5
+        out["skewness"] = math.sqrt(n * (n - 1)) / (n - 2) * g1
+        if n >= 4:
+            m4 = _fsum_or_inf(d2 * d2)
+            g2 = (m4 / n) / (m2 / n) ** 2 - 3.0
+            out["kurtosis"] = ((n + 1) * g2 + 6.0) * (n - 1) / ((n - 2) * (n - 3))
+    return {key: _finite_or_none(value) for key, value in out.items()}
+
+
+def _quantile7(s: np.ndarray, p: float) -> float:
+    """Hyndman-Fan type 7 quantile of sorted values: h = (n-1)p, linear between neighbours."""
+    n = int(s.size)
+    h = (n - 1) * p
+    j = math.floor(h)
+    frac = h - j
+    lo = float(s[j])
+    if frac == 0.0 or j + 1 >= n:
+        return lo
+    return lo + frac * (float(s[j + 1]) - lo)
+
+
+def _histogram(s: np.ndarray) -> dict[str, list]:
+    """20 equal-width bins [e_j, e_j+1), the last closed; one bin [min, max] if min == max."""
+    lo, hi = float(s[0]), float(s[-1])
+    if lo == hi:
+        return {"edges": [lo, hi], "counts": [int(s.size)]}
+    step = (hi - lo) / HISTOGRAM_BINS
+    if not math.isfinite(step):  # hi - lo overflows for values near ±1.8e308
+        step = hi / HISTOGRAM_BINS - lo / HISTOGRAM_BINS
+    edges = [j * step + lo for j in range(HISTOGRAM_BINS)] + [hi]
+    counts, _ = np.histogram(s, bins=np.asarray(edges))
+    return {"edges": edges, "counts": [int(c) for c in counts]}
+
+
+def drift_summary(s: np.ndarray, resolution: int = SUMMARY_RESOLUTION) -> dict[str, Any]:
+    """The §3.2 summary of sorted finite values: unique order statistics with cumulative counts.
+
+    For i = 1..R-1 the order statistic x_(j), j = ceil(n*i/R) (integer arithmetic), paired with
+    #(x <= x_(j)); duplicates dropped. From it the exact drift bins for any ``bins`` dividing R
+    can be recovered (see :func:`mldata.stats.drift.baseline_bins_from_summary`).
+    """
+    n = int(s.size)
+    points: list[list] = []
+    last = None
+    for i in range(1, resolution):
+        j = (n * i + resolution - 1) // resolution
+        if j < 1:
+            continue
+        value = s[j - 1]
+        if last is not None and value == last:
+            continue
+        last = value
+        cum = int(np.searchsorted(s, value, side="right"))
+        points.append([_plain_scalar(value), cum])
+    return {"resolution": resolution, "n": n, "points": points}
+
+
+def _n_distinct_sorted(s: np.ndarray) -> int:
+    if s.size == 0:
+        return 0
+    return int(np.count_nonzero(s[1:] != s[:-1])) + 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Datetime (§3.1)
+# ---------------------------------------------------------------------------------------------
+
+
+def _datetime_profile(data: NumericData) -> dict[str, Any]:
+    s = data.values
+    n_f = int(s.size)
+    quantiles: dict[str, Any] = {}
+    for name, pct in QUANTILES:
+        # type 1 (inverted CDF) with integer arithmetic: x_(j), j = max(1, ceil(n*pct/100))
+        j = max(1, (n_f * pct + 99) // 100)
+        quantiles[name] = format_ns(int(s[j - 1])) if n_f else None
+    return {
+        "type": "datetime",
+        "arrow_type": data.arrow_type,
+        "n": data.n,
+        "n_missing": data.n_missing,
+        "missing_fraction": _ratio(data.n_missing, data.n),
+        "n_finite": n_f,
+        "min": format_ns(int(s[0])) if n_f else None,
+        "max": format_ns(int(s[-1])) if n_f else None,
+        "quantiles": quantiles,
+        "drift_summary": drift_summary(s),
+    }
+
+
+def format_ns(ns: int) -> str:
+    """ISO-8601 UTC text of epoch nanoseconds: ``YYYY-MM-DDTHH:MM:SS[.fraction]Z``.
+
+    The fraction keeps only significant digits (``.5``, ``.000001``), and is absent for whole
+    seconds.
+    """
+    text = np.datetime_as_string(np.datetime64(ns, "ns"), unit="ns")
+    whole, _, fraction = text.partition(".")
+    fraction = fraction.rstrip("0")
+    return f"{whole}.{fraction}Z" if fraction else f"{whole}Z"
+
+
+def parse_iso_ns(text: str) -> int:
+    """Epoch nanoseconds of an ISO-8601 UTC text written by :func:`format_ns`."""
+    return int(np.datetime64(text.rstrip("Z"), "ns").astype(np.int64))
+
+
+# ---------------------------------------------------------------------------------------------
+# Categorical and boolean (§3.1)
+# ---------------------------------------------------------------------------------------------
+
+
+def category_key(value: Any) -> str:
+    """The JSON key of a category value (§3.1).
+
+    Strings as-is; booleans "true"/"false"; integers in decimal; floats that are integral as
+    integers, others in shortest round-trip form (``repr``).
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return str(int(value)) if value.is_integer() else repr(value)
+    raise TypeError(f"no category key for {type(value).__name__} values")
+
+
+def top_k_items(counts: Mapping[str, int], k: int = TOP_K) -> list[list]:
+    """The k most frequent keys as [key, count], by count descending then key ascending."""
+    items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [[key, int(count)] for key, count in items[:k]]
+
+
+def _categorical_profile(data: CategoricalData, top_k: int) -> dict[str, Any]:
+    n_present = data.n - data.n_missing
+    top = top_k_items(data.counts, top_k)
+    exact_distinct = data.n_distinct_estimate is None
+    out: dict[str, Any] = {
+        "type": data.kind,
+        "arrow_type": data.arrow_type,
+        "n": data.n,
+        "n_missing": data.n_missing,
+        "missing_fraction": _ratio(data.n_missing, data.n),
+        "n_distinct": len(data.counts) if exact_distinct else data.n_distinct_estimate,
+        "n_distinct_approx": not exact_distinct,
+        "top_k": top,
+        "top_k_approx": data.other_count > 0,
+        "other_count": n_present - sum(count for _, count in top),
+    }
+    if data.kind == "boolean":
+        n_true = data.counts.get("true", 0)
+        out.update(n_true=n_true, n_false=data.counts.get("false", 0), true_fraction=_ratio(n_true, n_present))
+        return out
+    lengths = data.string_lengths
+    out["n_empty_string"] = lengths.get(0, 0) if lengths is not None else None
+    out["length"] = _length_stats(lengths) if lengths else None
+    return out
+
+
+def _length_stats(lengths: Mapping[int, int]) -> dict[str, Any]:
+    """min / mean / p50 (type 7) / max of string lengths given as {length: rows}."""
+    items = sorted(lengths.items())
+    total = sum(count for _, count in items)
+    h = (total - 1) * 0.5
+    j = math.floor(h)
+    lo = _value_at_rank(items, j)
+    p50 = float(lo) if h == j else lo + (h - j) * (_value_at_rank(items, j + 1) - lo)
+    return {"min": items[0][0], "mean": sum(length * count for length, count in items) / total,
+            "p50": p50, "max": items[-1][0]}
+
+
+def _value_at_rank(items: list[tuple[int, int]], rank: int) -> int:
+    """The value at 0-based position ``rank`` of the sorted multiset {value: count}."""
+    seen = 0
+    for value, count in items:
+        seen += count
+        if rank < seen:
+            return value
+    raise IndexError(rank)
+
+
+# ---------------------------------------------------------------------------------------------
+# Accumulators: one per column, fed batch by batch
+# ---------------------------------------------------------------------------------------------
+
+
+class _Accumulator:
+    def add(self, array: pa.Array) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def finish(self) -> ColumnData:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class _NumericAccumulator(_Accumulator):
+    """Counts missing/inf and keeps finite float64 values (8 bytes per row)."""
+
+    def __init__(self, arrow_type: str) -> None:
+        self.arrow_type = arrow_type
+        self.n = self.n_missing = self.n_pos_inf = self.n_neg_inf = 0
+        self.chunks: list[np.ndarray] = []
+
+    def add(self, array: pa.Array) -> None:
+        if pa.types.is_dictionary(array.type):
+            array = array.dictionary_decode()
+        if pa.types.is_decimal(array.type):
+            array = array.cast(pa.float64())
+        # to_numpy turns nulls into NaN, so "missing" is simply "NaN" from here on
+        self.add_numpy(np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64))
+
+    def add_numpy(self, x: np.ndarray) -> None:
+        finite = np.isfinite(x)
+        n_finite = int(np.count_nonzero(finite))
+        n_pos_inf = int(np.count_nonzero(x == np.inf))
+        n_neg_inf = int(np.count_nonzero(x == -np.inf))
+        self.n += int(x.size)
+        self.n_pos_inf += n_pos_inf
+        self.n_neg_inf += n_neg_inf
+        self.n_missing += int(x.size) - n_finite - n_pos_inf - n_neg_inf
+        values = x[finite]
+        np.add(values, 0.0, out=values)  # -0.0 + 0.0 == +0.0: one representation per value
+        if values.size:
+            self.chunks.append(values)
+
+    def finish(self) -> NumericData:
+        values = np.concatenate(self.chunks) if self.chunks else np.empty(0, dtype=np.float64)
+        self.chunks = []
+        values.sort()
+        return NumericData("numeric", self.arrow_type, self.n, self.n_missing, self.n_pos_inf, self.n_neg_inf, values)
+
+
+class _DatetimeAccumulator(_Accumulator):
+    """Counts missing values and keeps int64 epoch nanoseconds (8 bytes per row)."""
+
+    def __init__(self, arrow_type: str) -> None:
+        self.arrow_type = arrow_type
+        self.n = self.n_missing = 0
+        self.chunks: list[np.ndarray] = []
+
+    def add(self, array: pa.Array) -> None:
+        self.n += len(array)
+        self.n_missing += array.null_count
+        present = array.drop_null() if array.null_count else array
+        self.chunks.append(_epoch_ns(present))
+
+    def finish(self) -> NumericData:
+        values = np.concatenate(self.chunks) if self.chunks else np.empty(0, dtype=np.int64)
+        self.chunks = []
+        values.sort()
+        return NumericData("datetime", self.arrow_type, self.n, self.n_missing, 0, 0, values)
+
+
+class _CategoricalAccumulator(_Accumulator):
+    """Counts rows per category key, exactly up to ``max_distinct`` keys."""
+
+    def __init__(self, kind: str, arrow_type: str, is_string: bool, max_distinct: int) -> None:
+        self.kind = kind
+        self.arrow_type = arrow_type
+        self.max_distinct = max_distinct
+        self.n = self.n_missing = self.other = 0
+        self.counts: dict[str, int] = {}
+        self.lengths: dict[int, int] | None = {} if is_string else None
+        self.sketch: _DistinctSketch | None = None
+
+    def add(self, array: pa.Array) -> None:
+        if pa.types.is_dictionary(array.type):
+            array = array.dictionary_decode()
+        if pa.types.is_decimal(array.type):
+            array = array.cast(pa.float64())  # decimal keys follow the float rule
+        self.n += len(array)
+        present = array.drop_null() if array.null_count else array
+        if pa.types.is_floating(present.type):
+            present = present.filter(pc.invert(pc.is_nan(present)))  # NaN is missing (§3.0)
+        self.n_missing += len(array) - len(present)
+        if len(present) == 0:
+            return
+        batch_keys = _merge_value_counts(self.counts, pc.value_counts(present))
+        if self.lengths is not None:
+            _merge_value_counts(self.lengths, pc.value_counts(pc.utf8_length(present)), raw=True)
+        if self.sketch is not None:
+            self.sketch.add(batch_keys)
+        if len(self.counts) > self.max_distinct:
+            self._prune()
+
+    def _prune(self) -> None:
+        """Keep the most frequent half of the keys; the rows of the others move to ``other``."""
+        if self.sketch is None:
+            self.sketch = _DistinctSketch()
+            self.sketch.add(self.counts)  # every key seen so far is still here: none pruned yet
+        keep = max(1, self.max_distinct // 2)
+        ranked = sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        self.other += sum(count for _, count in ranked[keep:])
+        self.counts = dict(ranked[:keep])
+
+    def finish(self) -> CategoricalData:
+        estimate = None if self.sketch is None else max(self.sketch.estimate(), len(self.counts))
+        return CategoricalData(self.kind, self.arrow_type, self.n, self.n_missing, self.counts,
+                               self.other, estimate, self.lengths)
+
+
+class _BooleanAccumulator(_Accumulator):
+    def __init__(self, arrow_type: str) -> None:
+        self.arrow_type = arrow_type
+        self.n = self.n_missing = self.n_true = self.n_false = 0
+
+    def add(self, array: pa.Array) -> None:
+        n_true = pc.sum(array).as_py() or 0
+        self.n += len(array)
+        self.n_missing += array.null_count
+        self.n_true += n_true
+        self.n_false += len(array) - array.null_count - n_true
+
+    def finish(self) -> CategoricalData:
+        counts = {key: count for key, count in (("true", self.n_true), ("false", self.n_false)) if count}
+        return CategoricalData("boolean", self.arrow_type, self.n, self.n_missing, counts, 0, None, None)
+
+
+class _OtherAccumulator(_Accumulator):
+    def __init__(self, arrow_type: str) -> None:
+        self.arrow_type = arrow_type
+        self.n = self.n_missing = 0
+
+    def add(self, array: pa.Array) -> None:
+        self.n += len(array)
+        self.n_missing += array.null_count
+
+    def finish(self) -> OtherData:
+        return OtherData("other", self.arrow_type, self.n, self.n_missing)
+
+
+class _DistinctSketch:
+    """k-minimum-values estimate of a distinct count (deterministic: a fixed blake2b hash).
+
+    Keeps the k smallest 64-bit hashes of the keys seen; with h_k the largest of them as a
+    fraction of 2**64, the distinct count is about (k - 1) / h_k.
+    """
+
+    def __init__(self, k: int = _SKETCH_SIZE) -> None:
+        self.k = k
+        self.heap: list[int] = []  # negated hashes: a max-heap of the k smallest
+        self.members: set[int] = set()
+
+    def add(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            h = int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "big")
+            if h in self.members:
+                continue
+            if len(self.heap) < self.k:
+                heapq.heappush(self.heap, -h)
+                self.members.add(h)
+            elif h < -self.heap[0]:
+                dropped = -heapq.heapreplace(self.heap, -h)
+                self.members.discard(dropped)
+                self.members.add(h)
+
+    def estimate(self) -> int:
+        if len(self.heap) < self.k:
+            return len(self.heap)
+        return round((self.k - 1) * 2.0**64 / (-self.heap[0] + 1))
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _resolve_kind(name: str, arrow_type: pa.DataType, override: str | None) -> str:
+    kind = column_kind(arrow_type)
+    if override is None or override == kind:
+        return kind
+    if override == "categorical" and kind in ("numeric", "boolean"):
+        return "categorical"
+    raise ValueError(f"column {name!r} of type {arrow_type} cannot be profiled as {override!r}")
+
+
+def _accumulator_for(arrow_type: pa.DataType, kind: str, max_distinct: int) -> _Accumulator:
+    if kind == "numeric":
+        return _NumericAccumulator(str(arrow_type))
+    if kind == "datetime":
+        return _DatetimeAccumulator(str(arrow_type))
+    if kind == "boolean":
+        return _BooleanAccumulator(str(arrow_type))
+    if kind == "categorical":
+        value_type = arrow_type.value_type if pa.types.is_dictionary(arrow_type) else arrow_type
+        return _CategoricalAccumulator("categorical", str(arrow_type), _is_string(value_type), max_distinct)
+    return _OtherAccumulator(str(arrow_type))
+
+
+def _merge_value_counts(into: dict, value_counts: pa.StructArray, raw: bool = False) -> list:
+    """Add a pyarrow value_counts result into ``into``; return the keys of this batch."""
+    values = value_counts.field("values").to_pylist()
+    counts = value_counts.field("counts").to_pylist()
+    keys = values if raw else [category_key(value) for value in values]
+    for key, count in zip(keys, counts):
+        # distinct raw values can share a key (e.g. -0.0 and 0.0 are both "0")
+        into[key] = into.get(key, 0) + count
+    return keys
+
+
+def _epoch_ns(array: pa.Array) -> np.ndarray:
+    """int64 epoch nanoseconds of a null-free timestamp/date array."""
+    t = array.type
+    if pa.types.is_date32(t):
+        raw, factor = array.cast(pa.int32()).cast(pa.int64()), 86_400 * 10**9
+    elif pa.types.is_date64(t):
+        raw, factor = array.cast(pa.int64()), 10**6
+    else:
+        raw, factor = array.cast(pa.int64()), _NS_PER_UNIT[t.unit]
+    values = np.asarray(raw.to_numpy(zero_copy_only=False), dtype=np.int64)
+    if factor != 1:
+        limit = np.iinfo(np.int64).max // factor
+        if values.size and (values.max() > limit or values.min() < -limit):
+            raise ValueError(f"{t} values outside the range of nanosecond timestamps (1677-2262)")
+        values = values * factor
+    return values
+
+
+def _is_string(t: pa.DataType) -> bool:
+    is_view = getattr(pa.types, "is_string_view", lambda _: False)
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or is_view(t)
+
+
+def _select(schema: pa.Schema, columns: Sequence[str] | None) -> list[str]:
+    names = list(schema.names)
+    if len(set(names)) != len(names):
+        raise ValueError(f"duplicate column names in schema: {names}")
+    if columns is None:
+        return names
+    unknown = [c for c in columns if c not in names]
+    if unknown:
+        raise ValueError(f"unknown columns {unknown}; the columns are {names}")
+    return list(dict.fromkeys(columns))
+
+
+def _fsum(a: np.ndarray) -> float:
+    """Correctly rounded sum (math.fsum) of a float64 array, fed in bounded chunks."""
+    chunks = (a[i:i + _FSUM_CHUNK].tolist() for i in range(0, a.size, _FSUM_CHUNK))
+    return math.fsum(itertools.chain.from_iterable(chunks))
+
+
+def _fsum_or_inf(a: np.ndarray) -> float:
+    try:
+        return _fsum(a)
+    except OverflowError:  # only for |values| near 1e154 and beyond; the statistic is then inf
+        return math.inf
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _finite_or_none(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _plain_scalar(value: Any) -> Any:
+    """A numpy scalar as a plain Python int/float (non-finite floats as None)."""
+    if isinstance(value, (np.integer, int)) and not isinstance(value, bool):
+        return int(value)
+    return _finite_or_none(float(value))
+
+
+def _plain(value: Any) -> Any:
+    """A deep copy of a profile value with plain Python types only (for deterministic JSON)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, str) or value is None:
+        return value
+    if isinstance(value, (np.generic, int, float)):
+        return _plain_scalar(value)
+    return value

@@ -1,0 +1,153 @@
+"""User-facing type names (as written in ``cast`` steps) and their Arrow types.
+
+Names are parsed in pure Python (:func:`is_valid_type_name` never imports pyarrow, so the
+config loader can check them cheaply); :func:`parse_type` returns the ``pyarrow.DataType``.
+
+Accepted names (case-insensitive, except time-zone names)::
+
+    int8 int16 int32 int64 uint8 uint16 uint32 uint64    int = int64
+    float32 float64                                     float = double = float64
+    string large_string                                 str = utf8 = string
+    bool                                                boolean = bool
+    date32                                              date = date32
+    timestamp[s|ms|us|ns]                               timestamp = timestamp[us]
+    timestamp[UNIT, tz=ZONE]                            e.g. timestamp[us, tz=UTC]
+    decimal(P, S)                                       decimal128, 1 <= P <= 38, 0 <= S <= P
+    category                                            dictionary<int32, string>
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from mldata.errors import ExpressionError
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pyarrow as pa
+
+__all__ = ["KNOWN_TYPE_NAMES", "TYPE_ALIASES", "parse_type", "is_valid_type_name", "canonical_type_name"]
+
+_SIMPLE = (
+    "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+    "float32", "float64", "string", "large_string", "bool", "date32",
+    "timestamp[s]", "timestamp[ms]", "timestamp[us]", "timestamp[ns]", "category",
+)
+
+#: Other spellings of the simple names.
+TYPE_ALIASES: dict[str, str] = {
+    "int": "int64",
+    "float": "float64",
+    "double": "float64",
+    "str": "string",
+    "utf8": "string",
+    "boolean": "bool",
+    "date": "date32",
+    "timestamp": "timestamp[us]",
+}
+
+#: Every plain type name, canonical names first; parameterized forms are
+#: ``timestamp[UNIT, tz=ZONE]`` and ``decimal(P, S)``.
+KNOWN_TYPE_NAMES: tuple[str, ...] = _SIMPLE + tuple(TYPE_ALIASES)
+
+_TIMESTAMP = re.compile(r"timestamp\s*\[\s*(s|ms|us|ns)\s*(?:,\s*tz\s*=\s*([^\]\s]+)\s*)?\]", re.IGNORECASE)
+_DECIMAL = re.compile(r"decimal(?:128)?\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)", re.IGNORECASE)
+_OFFSET = re.compile(r"[+-]\d\d:\d\d")
+
+
+def _valid_zone(tz: str) -> bool:
+    if tz.upper() == "UTC" or _OFFSET.fullmatch(tz):
+        return True
+    try:
+        import zoneinfo
+
+        zoneinfo.ZoneInfo(tz)
+        return True
+    except Exception:  # unknown zone, bad key, or no time-zone database
+        return False
+
+
+def _spec(name: str) -> tuple:
+    """Parse ``name`` into a plain tuple: ("simple", canonical) / ("timestamp", unit, tz) /
+    ("decimal", precision, scale). Raises :class:`ExpressionError` when it is not valid."""
+    if not isinstance(name, str):
+        raise _unknown(repr(name))
+    text = name.strip()
+    lower = text.lower()
+    lower = TYPE_ALIASES.get(lower, lower)
+    if lower in _SIMPLE:
+        match = _TIMESTAMP.fullmatch(lower)
+        if match:
+            return ("timestamp", match.group(1), None)
+        return ("simple", lower)
+    match = _TIMESTAMP.fullmatch(text)
+    if match:
+        tz = match.group(2)
+        if tz is not None and not _valid_zone(tz):
+            raise ExpressionError(
+                f"unknown time zone {tz!r} in type {name!r}",
+                hint="use UTC, an offset like +01:00, or an IANA name like Europe/Paris",
+            )
+        return ("timestamp", match.group(1).lower(), tz)
+    match = _DECIMAL.fullmatch(text)
+    if match:
+        precision, scale = int(match.group(1)), int(match.group(2))
+        if not (1 <= precision <= 38 and 0 <= scale <= precision):
+            raise ExpressionError(
+                f"invalid decimal type {name!r}: need 1 <= precision <= 38 and 0 <= scale <= precision"
+            )
+        return ("decimal", precision, scale)
+    raise _unknown(repr(name))
+
+
+def _unknown(shown: str) -> ExpressionError:
+    import difflib
+
+    close = difflib.get_close_matches(shown.strip("'\"").lower(), KNOWN_TYPE_NAMES, n=1)
+    suggestion = f" (did you mean {close[0]!r}?)" if close else ""
+    return ExpressionError(
+        f"unknown type {shown}{suggestion}; valid types: {', '.join(KNOWN_TYPE_NAMES)}, "
+        "timestamp[UNIT, tz=ZONE], decimal(P, S)",
+    )
+
+
+def is_valid_type_name(name: str) -> bool:
+    """Whether ``name`` is a type name :func:`parse_type` accepts (pure Python, no pyarrow)."""
+    try:
+        _spec(name)
+        return True
+    except ExpressionError:
+        return False
+
+
+def canonical_type_name(name: str) -> str:
+    """The canonical spelling of a type name: ``int`` -> ``int64``, ``DATE`` -> ``date32``."""
+    spec = _spec(name)
+    if spec[0] == "simple":
+        return spec[1]
+    if spec[0] == "timestamp":
+        return f"timestamp[{spec[1]}]" if spec[2] is None else f"timestamp[{spec[1]}, tz={spec[2]}]"
+    return f"decimal({spec[1]}, {spec[2]})"
+
+
+def parse_type(name: str) -> "pa.DataType":
+    """The Arrow type for a user type name; raises :class:`ExpressionError` listing valid names."""
+    import pyarrow as pa
+
+    spec = _spec(name)
+    if spec[0] == "timestamp":
+        return pa.timestamp(spec[1], tz=spec[2])
+    if spec[0] == "decimal":
+        return pa.decimal128(spec[1], spec[2])
+    simple = spec[1]
+    if simple == "category":
+        return pa.dictionary(pa.int32(), pa.string())
+    factories = {
+        "string": pa.string,
+        "large_string": pa.large_string,
+        "bool": pa.bool_,
+        "date32": pa.date32,
+    }
+    if simple in factories:
+        return factories[simple]()
+    return getattr(pa, simple)()  # int8..uint64, float32, float64

@@ -1,0 +1,280 @@
+"""`mldata make` on temporary projects: outputs, lockfile, incrementality, failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from tests.conftest import BASIC_CONFIG, ProjectDir, csv_rows
+
+
+def _parts(project: ProjectDir, target: str) -> dict[str, tuple[int, int]]:
+    """Output files of a target with (inode, mtime_ns): a rewrite changes one of them."""
+    folder = project.root / "build" / target
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.parquet"))}
+
+
+def test_given_a_fresh_project_make_builds_parts_and_a_lock(basic: ProjectDir) -> None:
+    r = basic.run("make")
+    assert r.code == 0, r.err
+    assert sorted(_parts(basic, "clean")) == ["part0.parquet", "part1.parquet", "part2.parquet"]
+    table = basic.read("build/clean")
+    assert table.num_rows == sum(1 for f in range(3) for i in range(f * 100, f * 100 + 20) if i % 7 != 3)
+    assert "double" in table.column_names
+    top = basic.read("build/top")
+    assert top.column("id").to_pylist() == sorted(top.column("id").to_pylist(), reverse=True)
+    lock = json.loads(basic.lock_text())
+    entry = lock["targets"]["clean"]
+    for key in ("fingerprint", "inputs", "outputs", "data_hash", "rows", "schema", "code", "recipe", "encoding"):
+        assert key in entry
+    assert set(entry["inputs"]) == {"data/part0.csv", "data/part1.csv", "data/part2.csv"}
+    assert entry["schema"]["version"] == 1
+    assert {c["name"] for c in entry["schema"]["columns"]} == {"id", "group", "value", "label", "double"}
+    assert lock["targets"]["top"]["upstream"] == {"clean": entry["data_hash"]}
+    out = next(iter(entry["outputs"].values()))
+    assert set(out) >= {"hash", "bytes", "rows", "data", "input"}
+
+
+def test_given_no_change_a_second_make_runs_nothing_and_keeps_the_lock_identical(basic: ProjectDir) -> None:
+    assert basic.run("make").code == 0
+    lock1 = basic.lock_text()
+    parts1 = _parts(basic, "clean")
+    r = basic.run("make")
+    assert r.code == 0
+    assert "nothing to do" in r.out
+    assert basic.lock_text() == lock1
+    assert _parts(basic, "clean") == parts1
+
+
+def test_given_one_changed_file_only_its_part_is_rewritten(basic: ProjectDir) -> None:
+    basic.run("make")
+    before = _parts(basic, "clean")
+    basic.write("data/part1.csv", csv_rows(25, start=100))
+    plan = basic.run("plan")
+    assert "partial: 1 of 3 parts" in plan.out
+    assert "1 changed (data/part1.csv)" in plan.out
+    r = basic.run("make")
+    assert r.code == 0, r.err
+    after = _parts(basic, "clean")
+    assert after["part0.parquet"] == before["part0.parquet"]
+    assert after["part2.parquet"] == before["part2.parquet"]
+    assert after["part1.parquet"] != before["part1.parquet"]
+    assert pq.read_table(basic.root / "build/clean/part1.parquet").num_rows == sum(
+        1 for i in range(100, 125) if i % 7 != 3
+    )
+
+
+def test_given_a_touch_without_content_change_nothing_is_rebuilt(basic: ProjectDir) -> None:
+    basic.run("make")
+    lock = basic.lock_text()
+    before = _parts(basic, "clean")
+    path = basic.root / "data/part0.csv"
+    future = time.time() + 10
+    os.utime(path, (future, future))
+    r = basic.run("make")
+    assert "nothing to do" in r.out
+    assert _parts(basic, "clean") == before
+    assert basic.lock_text() == lock
+
+
+def test_given_added_and_deleted_files_parts_follow(basic: ProjectDir) -> None:
+    basic.run("make")
+    basic.write("data/part9.csv", csv_rows(5, start=900))
+    (basic.root / "data/part0.csv").unlink()
+    plan = basic.run("plan")
+    assert "1 added (data/part9.csv)" in plan.out and "1 removed (data/part0.csv)" in plan.out
+    assert basic.run("make").code == 0
+    assert sorted(_parts(basic, "clean")) == ["part1.parquet", "part2.parquet", "part9.parquet"]
+    assert set(json.loads(basic.lock_text())["targets"]["clean"]["inputs"]) == {"data/part1.csv", "data/part2.csv", "data/part9.csv"}
+
+
+def test_given_the_same_project_in_another_folder_the_lock_is_byte_identical(basic: ProjectDir, tmp_path: Path, capsys) -> None:
+    basic.run("make")
+    other = ProjectDir(tmp_path / "elsewhere" / "copy", capsys)
+    shutil.copytree(basic.root, other.root, ignore=shutil.ignore_patterns("build", ".mldata", "mldata.lock"))
+    assert other.run("make").code == 0
+    assert other.lock_text() == basic.lock_text()
+
+
+def test_given_a_compression_change_only_that_target_is_rewritten(basic: ProjectDir) -> None:
+    basic.run("make")
+    lock_before = json.loads(basic.lock_text())
+    basic.config(BASIC_CONFIG.replace("  clean:\n    from: raw\n", "  clean:\n    from: raw\n    compression: gzip:6\n"))
+    plan = basic.run("plan")
+    assert "compression changed: zstd -> gzip:6" in plan.out
+    r = basic.run("make")
+    assert r.code == 0, r.err
+    lock_after = json.loads(basic.lock_text())
+    assert lock_after["targets"]["clean"]["data_hash"] == lock_before["targets"]["clean"]["data_hash"]
+    assert lock_after["targets"]["top"] == lock_before["targets"]["top"]
+    assert "top: upstream rebuilt with unchanged data" in r.out
+    meta = pq.ParquetFile(basic.root / "build/clean/part0.parquet").metadata
+    assert meta.row_group(0).column(0).compression == "GZIP"
+
+
+def test_given_a_run_compression_flag_it_applies_to_that_run(basic: ProjectDir) -> None:
+    basic.run("make")
+    assert basic.run("make", "--compression", "snappy").code == 0
+    meta = pq.ParquetFile(basic.root / "build/top/data.parquet").metadata
+    assert meta.row_group(0).column(0).compression == "SNAPPY"
+    bad = basic.run("make", "--compression", "gzip:42")
+    assert bad.code == 2 and "1..9" in bad.err
+
+
+def test_given_a_filter_change_that_keeps_data_dependents_are_cut_off(basic: ProjectDir) -> None:
+    basic.run("make")
+    # value is never negative: adding "and value >= 0" changes the recipe, not the data
+    basic.config(BASIC_CONFIG.replace('"value is not null"', '"value is not null and value >= 0"'))
+    plan = basic.run("plan")
+    assert "config changed: steps[0].filter" in plan.out
+    r = basic.run("make")
+    assert r.code == 0
+    assert "built    clean" in r.out
+    assert "top: upstream rebuilt with unchanged data" in r.out
+
+
+def test_given_a_deleted_or_modified_output_it_is_rebuilt(basic: ProjectDir) -> None:
+    basic.run("make")
+    good = (basic.root / "build/top/data.parquet").read_bytes()
+    (basic.root / "build/top/data.parquet").unlink()
+    plan = basic.run("plan")
+    assert "output missing: build/top/data.parquet" in plan.out
+    basic.run("make")
+    assert (basic.root / "build/top/data.parquet").read_bytes() == good
+    part = basic.root / "build/clean/part2.parquet"
+    os.chmod(part, 0o644)
+    part.write_bytes(b"garbage")
+    plan = basic.run("plan")
+    assert "output modified: build/clean/part2.parquet" in plan.out
+    assert "partial: 1 of 3 parts" in plan.out
+    assert basic.run("make").code == 0
+    assert pq.read_table(part).num_rows > 0
+
+
+def test_given_a_file_that_returns_to_old_content_its_part_comes_from_the_cache(basic: ProjectDir) -> None:
+    from mldata import api
+    from mldata.events import ListReporter, TargetStarted
+
+    basic.run("make")
+    original = (basic.root / "data/part1.csv").read_text()
+    basic.write("data/part1.csv", csv_rows(3, start=500))
+    basic.run("make")
+    basic.write("data/part1.csv", original)
+    reporter = ListReporter()
+    project = api.open_project(basic.root)
+    api.make(project, [], api.MakeOptions(executor="inline"), reporter)
+    started = [e for e in reporter.events if isinstance(e, TargetStarted) and e.target == "clean"]
+    assert started and started[0].parts_to_compute == 0
+
+
+def test_given_a_malformed_csv_row_the_build_fails_naming_file_and_line_and_keeps_the_rest(project: ProjectDir) -> None:
+    project.config("""
+        version: 1
+        sources:
+          good: {path: data/good.csv}
+          bad: {path: data/bad.csv}
+        targets:
+          g: {from: good}
+          b: {from: bad}
+        """)
+    project.write("data/good.csv", csv_rows(5))
+    project.write("data/bad.csv", csv_rows(5))
+    assert project.run("make").code == 0
+    lock_before = json.loads(project.lock_text())
+    b_bytes = (project.root / "build/b/bad.parquet").read_bytes()
+    project.write("data/bad.csv", csv_rows(3) + "99,a,1.0,yes,EXTRA\n")
+    project.write("data/good.csv", csv_rows(6))
+    r = project.run("make")
+    assert r.code == 1
+    assert "data/bad.csv:5" in r.err
+    lock_after = json.loads(project.lock_text())
+    assert lock_after["targets"]["b"] == lock_before["targets"]["b"]
+    assert lock_after["targets"]["g"]["rows"] == 6
+    assert (project.root / "build/b/bad.parquet").read_bytes() == b_bytes
+    assert not list((project.root / "build").rglob(".tmp-*"))
+
+
+def test_given_a_failing_upstream_its_dependents_are_skipped_and_named(basic: ProjectDir) -> None:
+    basic.run("make")
+    basic.config(BASIC_CONFIG.replace('"value is not null"', '"no_such_column > 1"'))
+    r = basic.run("make")
+    assert r.code == 1
+    assert "no_such_column" in r.err and "value" in r.err  # lists the available columns
+    assert "top: upstream clean failed" in r.err
+
+
+def test_given_a_python_target_its_code_and_local_imports_are_fingerprinted(project: ProjectDir) -> None:
+    project.config("""
+        version: 1
+        sources:
+          raw: {path: data/*.csv}
+        targets:
+          feat:
+            from: raw
+            python: pipes.feat:build
+            params: {factor: 3}
+        """)
+    project.write("data/a.csv", csv_rows(4))
+    project.write("pipes/__init__.py", "")
+    project.write("pipes/helpers.py", "import pyarrow.compute as pc\n\ndef scale(x, f):\n    return pc.multiply(x, f)\n")
+    project.write(
+        "pipes/feat.py",
+        "import pyarrow.compute as pc\nfrom .helpers import scale\n\n"
+        "def build(table, factor):\n    return table.append_column('scaled', scale(table['id'], factor))\n",
+    )
+    r = project.run("make")
+    assert r.code == 0, r.err
+    assert project.read("build/feat").column("scaled").to_pylist() == [0, 3, 6, 9]
+    code = json.loads(project.lock_text())["targets"]["feat"]["code"]
+    assert set(code) == {"pipes/__init__.py", "pipes/feat.py", "pipes/helpers.py"}
+    project.write("pipes/helpers.py", "def scale(x, f):\n    import pyarrow.compute as pc\n    return pc.multiply(x, f + 1)\n")
+    plan = project.run("plan")
+    assert "code changed: pipes/helpers.py" in plan.out
+    assert project.run("make").code == 0
+    assert project.read("build/feat").column("scaled").to_pylist() == [0, 4, 8, 12]
+
+
+def test_given_a_python_function_that_raises_the_target_fails_cleanly(project: ProjectDir) -> None:
+    project.config("""
+        version: 1
+        sources:
+          raw: {path: data/a.csv}
+        targets:
+          feat: {from: raw, python: "pipes:boom"}
+        """)
+    project.write("data/a.csv", csv_rows(4))
+    project.write("pipes.py", "def boom(table):\n    raise ValueError('bad things')\n")
+    r = project.run("make")
+    assert r.code == 1
+    assert "ValueError: bad things" in r.err
+
+
+def test_given_the_process_executor_outputs_and_lock_match_inline(basic: ProjectDir, tmp_path: Path, capsys) -> None:
+    assert basic.run("make", "--executor", "process", "-j", "2").code == 0
+    other = ProjectDir(tmp_path / "inline", capsys)
+    shutil.copytree(basic.root, other.root, ignore=shutil.ignore_patterns("build", ".mldata", "mldata.lock"))
+    assert other.run("make").code == 0
+    assert other.lock_text() == basic.lock_text()
+
+
+def test_given_a_mixed_schema_across_files_parts_are_unified(project: ProjectDir) -> None:
+    project.config("""
+        version: 1
+        sources:
+          raw: {path: data/*.csv}
+        targets:
+          t: {from: raw}
+        """)
+    project.write("data/a.csv", "id,x\n1,2\n2,3\n")
+    project.write("data/b.csv", "id,x\n3,\n4,\n")  # x is all null: typed null by the reader
+    project.write("data/c.csv", "id,x\n5,1.5\n")  # x is a float here
+    r = project.run("make")
+    assert r.code == 0, r.err
+    table = project.read("build/t")
+    assert table.schema.field("x").type == "double"
+    assert table.num_rows == 5
