@@ -206,6 +206,8 @@ def _reasons(
         output_unit = {rel: rec.get("input") for rel, rec in entry.get("outputs", {}).items()}
         for rel in missing + bad_outputs:
             unit = output_unit.get(rel)
+            if unit in removed:
+                continue  # its part is dropped anyway
             if unit in state.units and not state.has_global_suffix:
                 partial.add(unit)
             else:
