@@ -86,6 +86,9 @@ def make(project: Project, targets: list[str] | tuple[str, ...] = (), options: M
     finally:
         executor.shutdown()
         statcache.save()
+    from mldata.cache import max_bytes_from_env, prune
+
+    prune(project.root, max_bytes_from_env())
     if options.rebuild_lock:
         lockfile.write(project.root, lock)
     return result

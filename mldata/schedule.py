@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mldata import lock as lockfile
+from mldata.cache import part_path, touch
 from mldata.build import PartRef, PartTask, TargetTask, InputFile, read_part_meta, run_part, run_target
 from mldata.errors import MldataError
 from mldata.events import (
@@ -32,7 +33,7 @@ from mldata.executors import Executor
 from mldata.graph import Graph
 from mldata.lock import Lock
 from mldata.plan import Action, Decision, Plan, decide_target
-from mldata.scan import CACHE_DIR, INTERNAL_COMPRESSION, Scanner, TargetState
+from mldata.scan import INTERNAL_COMPRESSION, Scanner, TargetState
 from mldata.spec import ProjectSpec
 
 
@@ -132,7 +133,7 @@ class _Run:
                 if unit.name in keep_from_lock:
                     refs[unit.name] = keep_from_lock[unit.name]
                     continue
-                cache_file = self.root / CACHE_DIR / "parts" / unit.cache_key[:2] / f"{unit.cache_key}.parquet"
+                cache_file = part_path(self.root, unit.cache_key)
                 ref = self._cached(unit.name, unit.part_name, cache_file)
                 if ref is not None:
                     refs[unit.name] = ref
@@ -174,6 +175,7 @@ class _Run:
                 return None  # damaged (edited through a hard link?): recompute it
         except OSError:
             return None
+        touch(cache_file)
         return PartRef(unit=unit, part_name=part_name, cache_file=str(cache_file), rows=meta["rows"],
                        bytes=meta["bytes"], file_hash=meta["file_hash"], data_hash=meta["data_hash"],
                        schema=meta["schema"])

@@ -486,7 +486,8 @@ def drift_numeric_raw(baseline: Any, current: Any, config: DriftConfig = DriftCo
     if b.n_finite == 0 or c.n_finite == 0:
         return _insufficient(b.kind, "raw", b.n_finite, c.n_finite, checks)
     edges = numeric_edges(b.values, config.bins)
-    ks = scipy.stats.ks_2samp(b.values, c.values, alternative="two-sided", method="asymp")
+    with np.errstate(divide="ignore"):  # scipy divides by round(nm/(n+m)), which is 0 for n = m = 1
+        ks = scipy.stats.ks_2samp(b.values, c.values, alternative="two-sided", method="asymp")
     return _numeric_result(b.kind, "raw", edges, bin_counts(b.values, edges), bin_counts(c.values, edges), config, checks,
                            ks_statistic=float(ks.statistic), ks_pvalue=float(ks.pvalue))
 
@@ -515,7 +516,8 @@ def _numeric_vs_summary(baseline: Mapping[str, Any], current: NumericData, confi
     values = current.values
     d_lower, d_upper = ks_bounds_from_summary(summary, values)
     big_n = np.round(n * current.n_finite / (n + current.n_finite))
-    p_bounds = (float(scipy.stats.kstwo.sf(d_upper, big_n)), float(scipy.stats.kstwo.sf(d_lower, big_n)))
+    with np.errstate(divide="ignore"):  # as in ks_2samp: big_n is 0 for n = m = 1
+        p_bounds = (float(scipy.stats.kstwo.sf(d_upper, big_n)), float(scipy.stats.kstwo.sf(d_lower, big_n)))
     return _numeric_result(kind, "summary", edges, b_counts, bin_counts(values, edges), config, checks,
                            ks_bounds=(d_lower, d_upper), ks_pvalue_bounds=p_bounds)
 

@@ -344,23 +344,27 @@ def _moments(s: np.ndarray) -> dict[str, Any]:
         except OverflowError:  # the sum leaves float64; the mean itself does not
             mean = _fsum(s / n)
         mean = min(max(mean, lo), hi)
-    d = s - mean
-    d2 = d * d  # explicit products (not **3/**4) keep every element correctly rounded
-    m2 = _fsum_or_inf(d2)
-    out: dict[str, Any] = {"mean": mean, "m2": m2, "min": lo, "max": hi,
+    out: dict[str, Any] = {"mean": mean, "m2": None, "min": lo, "max": hi,
                            "variance": None, "std": None, "skewness": None, "kurtosis": None}
-    if n >= 2:
-        variance = m2 / (n - 1)
-        out["variance"] = variance
-        out["std"] = math.sqrt(variance)
-    if m2 > 0 and n >= 3:
-        m3 = _fsum_or_inf(d2 * d)
-        g1 = (m3 / n) / (m2 / n) ** 1.5
-        out["skewness"] = math.sqrt(n * (n - 1)) / (n - 2) * g1
-        if n >= 4:
-            m4 = _fsum_or_inf(d2 * d2)
-            g2 = (m4 / n) / (m2 / n) ** 2 - 3.0
-            out["kurtosis"] = ((n + 1) * g2 + 6.0) * (n - 1) / ((n - 2) * (n - 3))
+    # Squares beyond float64 make m2 inf (written as null) rather than raising or warning.
+    # Explicit products (not **3, **4) keep every element correctly rounded, hence reproducible.
+    with np.errstate(over="ignore", invalid="ignore"):
+        d = s - mean
+        d2 = d * d
+        m2 = _fsum_or_inf(d2)
+        out["m2"] = m2
+        if n >= 2:
+            variance = m2 / (n - 1)
+            out["variance"] = variance
+            out["std"] = math.sqrt(variance)
+        if m2 > 0 and n >= 3:  # False for m2 = nan as well
+            m3 = _fsum_or_inf(d2 * d)
+            g1 = (m3 / n) / (m2 / n) ** 1.5
+            out["skewness"] = math.sqrt(n * (n - 1)) / (n - 2) * g1
+            if n >= 4:
+                m4 = _fsum_or_inf(d2 * d2)
+                g2 = (m4 / n) / (m2 / n) ** 2 - 3.0
+                out["kurtosis"] = ((n + 1) * g2 + 6.0) * (n - 1) / ((n - 2) * (n - 3))
     return {key: _finite_or_none(value) for key, value in out.items()}
 
 
@@ -799,10 +803,16 @@ def _fsum(a: np.ndarray) -> float:
 
 
 def _fsum_or_inf(a: np.ndarray) -> float:
+    """fsum that returns a non-finite value instead of raising when terms leave float64.
+
+    Only moments of values beyond about 1e100 get here; the statistic is then written as null.
+    """
     try:
         return _fsum(a)
-    except OverflowError:  # only for |values| near 1e154 and beyond; the statistic is then inf
+    except OverflowError:  # finite terms whose sum overflows
         return math.inf
+    except ValueError:  # terms +inf and -inf
+        return math.nan
 
 
 def _ratio(part: int, whole: int) -> float | None:

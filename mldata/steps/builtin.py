@@ -381,18 +381,22 @@ def _mapping(kind: str, value: Any, example: str) -> dict[str, Any]:
     return value
 
 
-def _options(kind: str, value: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
+def _suggest(name: str, choices: tuple[str, ...]) -> str:
+    """' (did you mean X?)' for a near-miss or a prefix of a choice, else ''."""
     import difflib
 
+    close = difflib.get_close_matches(name, choices, n=1) or [c for c in choices if name and c.startswith(name)]
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _options(kind: str, value: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise _bad(kind, f"expected a mapping with keys {', '.join(allowed)}, got {value!r}")
     for key in value:
         if key not in allowed:
-            close = difflib.get_close_matches(str(key), allowed, n=1)
-            suggestion = f" (did you mean {close[0]!r}?)" if close else ""
-            raise _bad(kind, f"unknown option {key!r}{suggestion}; options: {', '.join(allowed)}")
+            raise _bad(kind, f"unknown option {key!r}{_suggest(str(key), allowed)}; options: {', '.join(allowed)}")
     return value
 
 
@@ -413,12 +417,8 @@ def validate_step_params(kind: str, params: Any) -> None:
 
     Pure Python (no pyarrow): checks shapes, parses expressions and type names.
     """
-    import difflib
-
     if kind not in ROW_LOCAL and kind not in GLOBAL:
-        close = difflib.get_close_matches(str(kind), STEP_KINDS, n=1)
-        suggestion = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ExpressionError(f"unknown step {kind!r}{suggestion}; steps: {', '.join(STEP_KINDS)}")
+        raise ExpressionError(f"unknown step {kind!r}{_suggest(str(kind), STEP_KINDS)}; steps: {', '.join(STEP_KINDS)}")
     if kind in ("select", "drop"):
         _names_list(kind, params)
     elif kind == "rename":

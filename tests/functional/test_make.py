@@ -278,3 +278,32 @@ def test_given_a_mixed_schema_across_files_parts_are_unified(project: ProjectDir
     table = project.read("build/t")
     assert table.schema.field("x").type == "double"
     assert table.num_rows == 5
+
+
+def test_given_a_cache_bound_unused_parts_are_pruned_oldest_first(basic: ProjectDir, monkeypatch) -> None:
+    basic.run("make")
+    for i in range(3):
+        basic.write("data/part1.csv", csv_rows(10 + i, start=100))
+        basic.run("make")
+    parts = list((basic.root / ".mldata/cache/parts").glob("*/*.parquet"))
+    unused = [p for p in parts if p.stat().st_nlink == 1 and "lz4" not in p.name]
+    assert unused  # older versions of part1 (and intermediate parts) stay cached...
+    monkeypatch.setenv("MLDATA_CACHE_MAX_BYTES", "0")
+    basic.write("data/part1.csv", csv_rows(30, start=100))
+    assert basic.run("make").code == 0
+    left = list((basic.root / ".mldata/cache/parts").glob("*/*.parquet"))
+    assert all(p.stat().st_nlink > 1 for p in left)  # ...until the bound prunes all unused ones
+    assert basic.run("make").code == 0 and "nothing to do" in basic.run("make").out
+
+
+def test_clean_removes_outputs_and_the_next_make_restores_them_from_cache(basic: ProjectDir) -> None:
+    basic.run("make")
+    lock = basic.lock_text()
+    r = basic.run("clean")
+    assert r.code == 0 and "build/clean" in r.out
+    assert not (basic.root / "build/clean").exists()
+    assert "output missing" in basic.run("plan").out
+    assert basic.run("make").code == 0
+    assert basic.lock_text() == lock
+    basic.run("clean", "--cache")
+    assert not (basic.root / ".mldata/cache").exists()

@@ -1,0 +1,79 @@
+"""The content-addressed part cache in `.mldata/cache/parts/`, and keeping it small.
+
+A cached part that is also hard-linked into `build/` costs no extra disk space; only parts
+that no output uses any more (older versions of changed files, other git branches) do. Those
+are pruned, least recently used first, once they exceed a bound (``MLDATA_CACHE_MAX_BYTES``,
+default 2 GiB). On filesystems without hard links every cached part counts.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from mldata.scan import CACHE_DIR
+
+DEFAULT_MAX_BYTES = 2 << 30
+
+
+def max_bytes_from_env() -> int:
+    raw = os.environ.get("MLDATA_CACHE_MAX_BYTES")
+    if raw is None:
+        return DEFAULT_MAX_BYTES
+    try:
+        return max(0, int(raw))
+    except ValueError:
+        from mldata.errors import UsageError
+
+        raise UsageError(f"MLDATA_CACHE_MAX_BYTES must be a whole number of bytes, not {raw!r}") from None
+
+
+def part_path(root: Path, key: str) -> Path:
+    """Where the part with this content address lives."""
+    return root / CACHE_DIR / "parts" / key[:2] / f"{key}.parquet"
+
+
+def prune(root: Path, max_bytes: int) -> list[Path]:
+    """Remove unused cached parts, oldest use first, until they fit in ``max_bytes``."""
+    folder = root / CACHE_DIR / "parts"
+    if not folder.is_dir():
+        return []
+    unused: list[tuple[int, int, Path]] = []
+    total = 0
+    for path in folder.glob("*/*.parquet"):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        if st.st_nlink > 1:
+            continue  # also an output in build/: free
+        unused.append((st.st_atime_ns, st.st_size, path))
+        total += st.st_size
+    removed: list[Path] = []
+    for _, size, path in sorted(unused):
+        if total <= max_bytes:
+            break
+        path.with_suffix(".json").unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
+        total -= size
+        removed.append(path)
+    return removed
+
+
+def touch(path: Path) -> None:
+    """Mark a cached part as used now (pruning removes the least recently used).
+
+    Only the access time is set: the modification time stays, so the stat cache (and outputs
+    hard-linked to the same file) still see the file as unchanged.
+    """
+    try:
+        st = path.stat()
+        os.utime(path, ns=(max(st.st_atime_ns, _now_ns()), st.st_mtime_ns))
+    except OSError:
+        pass
+
+
+def _now_ns() -> int:
+    import time
+
+    return time.time_ns()

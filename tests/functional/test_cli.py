@@ -1,0 +1,89 @@
+"""The other commands: init, plan/status output and exit codes, dag, --version, python -m mldata."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from mldata import __version__
+from mldata.cli import main
+from tests.conftest import ProjectDir, csv_rows
+
+
+def test_init_writes_a_config_that_builds_and_refuses_to_overwrite(tmp_path: Path, capsys) -> None:
+    root = tmp_path / "new"
+    assert main(["-C", str(root), "init"]) == 0
+    assert "# mldata.yaml" in (root / "mldata.yaml").read_text()
+    assert {"build/", ".mldata/"} <= set((root / ".gitignore").read_text().splitlines())
+    (root / "data" / "a.csv").write_text("value,x\n1,2\n,3\n")
+    assert main(["-C", str(root), "make", "--executor", "inline"]) == 0
+    assert (root / "build" / "clean" / "a.parquet").exists()
+    capsys.readouterr()
+    assert main(["-C", str(root), "init"]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_status_check_exits_1_when_stale_and_0_when_up_to_date(basic: ProjectDir) -> None:
+    r = basic.run("status", "--check")
+    assert r.code == 1 and "stale" in r.err
+    basic.run("make")
+    r = basic.run("status", "--check")
+    assert r.code == 0 and "up to date" in r.out
+
+
+def test_plan_json_and_make_dry_run_build_nothing(basic: ProjectDir) -> None:
+    r = basic.run("plan", "--dry-run", "--json")
+    assert r.code == 0
+    data = json.loads(r.out)
+    assert [t["action"] for t in data["targets"]] == ["build", "pending"]
+    assert data["targets"][0]["reasons"][0]["kind"] == "new"
+    r = basic.run("make", "--dry-run")
+    assert r.code == 0 and "build (new)" in r.out
+    assert not (basic.root / "build").exists() and not (basic.root / "mldata.lock").exists()
+
+
+def test_make_selects_a_target_and_its_upstream_only(basic: ProjectDir) -> None:
+    r = basic.run("make", "clean")
+    assert r.code == 0
+    assert (basic.root / "build/clean").exists() and not (basic.root / "build/top").exists()
+    r = basic.run("make", "colean")
+    assert r.code == 2 and "did you mean 'clean'?" in r.err
+
+
+def test_force_rebuilds_and_says_so(basic: ProjectDir) -> None:
+    basic.run("make")
+    r = basic.run("plan", "--force")
+    assert "forced (--force)" in r.out
+    assert basic.run("make", "--force").code == 0
+
+
+def test_dag_shows_the_tree(basic: ProjectDir) -> None:
+    r = basic.run("dag")
+    assert r.code == 0
+    assert r.out.splitlines() == ["raw  (source: data/*.csv)", "└── clean", "    └── top"]
+    data = json.loads(basic.run("dag", "--json").out)
+    assert data["order"] == ["clean", "top"]
+
+
+def test_make_json_reports_each_target(basic: ProjectDir) -> None:
+    r = basic.run("make", "--json")
+    data = json.loads(r.out)
+    assert data["ok"] and [t["status"] for t in data["targets"]] == ["built", "built"]
+
+
+def test_version_and_module_entry_point(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "mldata", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and __version__ in out.stdout
+    out = subprocess.run([sys.executable, "-m", "mldata", "-C", str(tmp_path), "make", "--jobs", "0"],
+                         capture_output=True, text=True)
+    assert out.returncode == 2
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    from mldata.cli import cli
+
+    for name, command in cli.commands.items():
+        text = command.get_help(command.make_context(name, ["--help"], resilient_parsing=True))
+        assert "mldata " + name in text or "Example" in text, name
