@@ -15,10 +15,11 @@ from mldata import config, lock as lockfile
 from mldata.events import NullReporter, Reporter
 from mldata.graph import Graph
 from mldata.lock import Lock
-from mldata.plan import Action, Plan
+from mldata.outcome import BuildResult, TargetOutcome
+from mldata.plan import Action, Plan, decide
 from mldata.scan import CACHE_DIR, Scanner
-from mldata.schedule import BuildResult, RunOptions, decide, run
 from mldata.spec import Compression, ProjectSpec
+
 from mldata.statcache import StatCache
 
 STATCACHE_FILE = ".mldata/statcache.json"
@@ -46,7 +47,8 @@ def plan(project: Project, targets: list[str] | tuple[str, ...] = (), *, force: 
     selected = project.graph.select(list(targets))
     statcache = StatCache(project.root / STATCACHE_FILE)
     scanner = Scanner(project.spec, statcache, compression=compression)
-    result, _ = decide(project.graph, selected, scanner, lockfile.read(project.root), force=force)
+    lock = lockfile.read(project.root)
+    result, _ = decide(project.graph, selected, lambda n: scanner.target_state(n, lock), lock.entry, force=force)
     statcache.save()
     return result
 
@@ -78,7 +80,14 @@ def make(project: Project, targets: list[str] | tuple[str, ...] = (), options: M
             lock.targets.update({k: v for k, v in old.targets.items() if k not in selected})
         except Exception:
             pass
-    first, states = decide(project.graph, selected, scanner, lock, force=options.force)
+    first, states = decide(project.graph, selected, lambda n: scanner.target_state(n, lock), lock.entry,
+                           force=options.force)
+    if not first.stale:
+        # Nothing to do: answer without importing the scheduler, the executors or pyarrow.
+        statcache.save()
+        return BuildResult(plan=first, outcomes=[TargetOutcome(n, "up_to_date") for n in selected])
+    from mldata.schedule import RunOptions, run
+
     executor = _executor(project, options, first)
     try:
         result = run(project.spec, project.graph, selected, scanner, lock, first, states, executor, reporter,

@@ -18,9 +18,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from mldata.scan import TargetState
+
+if TYPE_CHECKING:
+    from mldata.graph import Graph
 
 _SHOW = 5  # names shown in a reason before "and N more"
 
@@ -104,6 +107,28 @@ class Plan:
 
     def to_json(self) -> dict[str, Any]:
         return {"targets": [d.to_json() for d in self.decisions], "stale": self.stale}
+
+
+def decide(
+    graph: "Graph",
+    selected: list[str],
+    state_of: Callable[[str], TargetState],
+    entry_of: Callable[[str], dict[str, Any] | None],
+    *,
+    force: bool = False,
+) -> tuple[Plan, dict[str, TargetState]]:
+    """Decide every selected target, in build order (``selected`` is topologically sorted).
+
+    ``state_of`` and ``entry_of`` give a target's current state and its lock entry; targets
+    outside the selection count as up to date.
+    """
+    states: dict[str, TargetState] = {}
+    decisions: dict[str, Decision] = {}
+    for name in selected:
+        states[name] = state_of(name)
+        ups = {u: (decisions[u].action if u in decisions else Action.UP_TO_DATE) for u in graph.deps[name]}
+        decisions[name] = decide_target(states[name], entry_of(name), upstream_actions=ups, force=force)
+    return Plan(tuple(decisions[n] for n in selected)), states
 
 
 def decide_target(

@@ -20,6 +20,7 @@ from mldata import lock as lockfile
 from mldata.cache import part_path, touch
 from mldata.build import PartRef, PartTask, TargetTask, InputFile, read_part_meta, run_part, run_target
 from mldata.errors import MldataError
+from mldata.outcome import BuildResult, TargetOutcome
 from mldata.events import (
     PartFinished,
     Reporter,
@@ -37,57 +38,10 @@ from mldata.scan import INTERNAL_COMPRESSION, Scanner, TargetState
 from mldata.spec import ProjectSpec
 
 
-@dataclass
-class TargetOutcome:
-    """What happened to one target in a run."""
-
-    target: str
-    status: str  # built, partial, up_to_date, failed, skipped
-    rows: int = 0
-    bytes: int = 0
-    seconds: float = 0.0
-    parts_computed: int = 0
-    message: str = ""
-    hint: str | None = None
-    cutoff: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "target": self.target, "status": self.status, "rows": self.rows, "bytes": self.bytes,
-            "seconds": round(self.seconds, 3), "parts_computed": self.parts_computed,
-            "message": self.message, "hint": self.hint, "cutoff": self.cutoff,
-        }
-
-
-@dataclass
-class BuildResult:
-    plan: Plan
-    outcomes: list[TargetOutcome] = field(default_factory=list)
-    lock_written: bool = False
-
-    @property
-    def failed(self) -> list[TargetOutcome]:
-        return [o for o in self.outcomes if o.status in ("failed", "skipped")]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"targets": [o.to_json() for o in self.outcomes], "ok": not self.failed}
-
-
 @dataclass(frozen=True)
 class RunOptions:
     force: bool = False
     keep_going: bool = True
-
-
-def decide(graph: Graph, selected: list[str], scanner: Scanner, lock: Lock, *, force: bool) -> tuple[Plan, dict[str, TargetState]]:
-    """Scan the selected targets and decide each, in build order."""
-    states: dict[str, TargetState] = {}
-    decisions: dict[str, Decision] = {}
-    for name in selected:
-        states[name] = scanner.target_state(name, lock)
-        ups = {u: (decisions[u].action if u in decisions else Action.UP_TO_DATE) for u in graph.deps[name]}
-        decisions[name] = decide_target(states[name], lock.entry(name), upstream_actions=ups, force=force)
-    return Plan(tuple(decisions[n] for n in selected)), states
 
 
 class _Run:

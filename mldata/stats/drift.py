@@ -25,6 +25,7 @@ import enum
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -138,7 +139,9 @@ class DriftConfig:
                 raise ValueError(f"unknown drift threshold {name!r}; known: psi, kl, js, missing")
             if not 0 <= bounds.warn <= bounds.fail:
                 raise ValueError(f"drift.thresholds.{name} needs 0 <= warn <= fail, got {bounds}")
-        object.__setattr__(self, "thresholds", thresholds)
+        # read-only views: a DriftConfig is a value, shared freely (it is also a default argument)
+        object.__setattr__(self, "thresholds", MappingProxyType(thresholds))
+        object.__setattr__(self, "columns", MappingProxyType(dict(self.columns)))
         if self.significance_alpha is not None and not 0 < self.significance_alpha < 1:
             raise ValueError(f"drift.significance_alpha must be in (0, 1) or null, got {self.significance_alpha!r}")
         if self.min_rows < 0:
@@ -260,6 +263,16 @@ class ColumnDrift:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: enums as their values, tuples as lists, non-finite floats as None."""
         return _json_ready(dataclasses.asdict(self))
+
+
+@dataclass(frozen=True)
+class KSResult:
+    """Two-sample KS: the exact statistic and p-value, or (from a stored baseline) brackets."""
+
+    statistic: float | None = None
+    pvalue: float | None = None
+    bounds: tuple[float, float] | None = None
+    pvalue_bounds: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -489,7 +502,7 @@ def drift_numeric_raw(baseline: Any, current: Any, config: DriftConfig = DriftCo
     with np.errstate(divide="ignore"):  # scipy divides by round(nm/(n+m)), which is 0 for n = m = 1
         ks = scipy.stats.ks_2samp(b.values, c.values, alternative="two-sided", method="asymp")
     return _numeric_result(b.kind, "raw", edges, bin_counts(b.values, edges), bin_counts(c.values, edges), config, checks,
-                           ks_statistic=float(ks.statistic), ks_pvalue=float(ks.pvalue))
+                           ks=KSResult(statistic=float(ks.statistic), pvalue=float(ks.pvalue)))
 
 
 def drift_numeric_vs_summary(baseline_summary: Mapping[str, Any], current: Any,
@@ -506,9 +519,10 @@ def drift_numeric_vs_summary(baseline_summary: Mapping[str, Any], current: Any,
 def _numeric_vs_summary(baseline: Mapping[str, Any], current: NumericData, config: DriftConfig) -> ColumnDrift:
     summary = baseline["drift_summary"] if "drift_summary" in baseline else baseline
     kind = baseline.get("type", current.kind)
-    checks = (_numeric_count_checks(baseline["n"], baseline["n_missing"], baseline.get("n_pos_inf", 0),
-                                    baseline.get("n_neg_inf", 0), current, config)
-              if "n" in baseline and "n_missing" in baseline and "drift_summary" in baseline else {})
+    checks = {}  # a bare drift_summary has no missing/inf counts to compare
+    if "n_missing" in baseline:
+        checks = _numeric_count_checks(baseline["n"], baseline["n_missing"], baseline.get("n_pos_inf", 0),
+                                       baseline.get("n_neg_inf", 0), current, config)
     n = int(summary["n"])
     if n == 0 or current.n_finite == 0:
         return _insufficient(kind, "summary", n, current.n_finite, checks)
@@ -519,7 +533,7 @@ def _numeric_vs_summary(baseline: Mapping[str, Any], current: NumericData, confi
     with np.errstate(divide="ignore"):  # as in ks_2samp: big_n is 0 for n = m = 1
         p_bounds = (float(scipy.stats.kstwo.sf(d_upper, big_n)), float(scipy.stats.kstwo.sf(d_lower, big_n)))
     return _numeric_result(kind, "summary", edges, b_counts, bin_counts(values, edges), config, checks,
-                           ks_bounds=(d_lower, d_upper), ks_pvalue_bounds=p_bounds)
+                           ks=KSResult(bounds=(d_lower, d_upper), pvalue_bounds=p_bounds))
 
 
 def ks_bounds_from_summary(drift_summary: Mapping[str, Any], current_sorted: np.ndarray) -> tuple[float, float]:
@@ -541,7 +555,7 @@ def ks_bounds_from_summary(drift_summary: Mapping[str, Any], current_sorted: np.
 
 
 def _numeric_result(kind: str, mode: str, edges: np.ndarray, b_counts: Sequence[float], c_counts: Sequence[float],
-                    config: DriftConfig, checks: Mapping[str, CountDrift], **extra: Any) -> ColumnDrift:
+                    config: DriftConfig, checks: Mapping[str, CountDrift], ks: KSResult | None = None) -> ColumnDrift:
     b_counts = [_plain(x) for x in b_counts]
     c_counts = [_plain(x) for x in c_counts]
     result = _compare(b_counts, c_counts, config)
@@ -554,7 +568,10 @@ def _numeric_result(kind: str, mode: str, edges: np.ndarray, b_counts: Sequence[
         distribution_severity=severity, notes=notes, approximate=approximate,
         n_baseline=_plain(result.n), n_current=_plain(result.m), n_bins=result.n_bins,
         edges=tuple(_plain(e) for e in edges), baseline_counts=tuple(b_counts), current_counts=tuple(c_counts),
-        psi=result.psi, kl=result.kl, js=result.js, psi_pvalue=result.psi_pvalue, **extra, **checks,
+        psi=result.psi, kl=result.kl, js=result.js, psi_pvalue=result.psi_pvalue,
+        ks_statistic=ks.statistic if ks else None, ks_pvalue=ks.pvalue if ks else None,
+        ks_bounds=ks.bounds if ks else None, ks_pvalue_bounds=ks.pvalue_bounds if ks else None,
+        missing=checks.get("missing"), pos_inf=checks.get("pos_inf"), neg_inf=checks.get("neg_inf"),
     )
 
 
@@ -571,7 +588,8 @@ def _insufficient(kind: str, mode: str, n: float, m: float, checks: Mapping[str,
     """No finite values on one side: metrics are None, the distribution is insufficient_data."""
     level = Severity.INSUFFICIENT_DATA
     return ColumnDrift(kind=kind, mode=mode, severity=worst(level, *(c.severity for c in checks.values())),
-                       distribution_severity=level, notes=("no_values",), n_baseline=n, n_current=m, **checks)
+                       distribution_severity=level, notes=("no_values",), n_baseline=n, n_current=m,
+                       missing=checks.get("missing"), pos_inf=checks.get("pos_inf"), neg_inf=checks.get("neg_inf"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -675,7 +693,7 @@ def drift_categorical(baseline_counts: Mapping[str, float] | CategoryCounts,
         chi2=chi2, chi2_pvalue=chi2_p, chi2_dof=dof, cramers_v=math.sqrt(chi2 / (result.n + result.m)),
         unseen_fraction=sum(count for _, count in unseen) / m,
         unseen_top=tuple((key, _plain(count)) for key, count in unseen[:UNSEEN_TOP]),
-        **checks,
+        missing=checks.get("missing"),
     )
 
 
