@@ -63,6 +63,7 @@ class MakeOptions:
     executor: str = "process"
     keep_going: bool = True
     rebuild_lock: bool = False
+    wait: bool = True  # wait for another build of the project to finish (else BusyError)
 
 
 def make(project: Project, targets: list[str] | tuple[str, ...] = (), options: MakeOptions = MakeOptions(),
@@ -70,6 +71,14 @@ def make(project: Project, targets: list[str] | tuple[str, ...] = (), options: M
     """Bring the selected targets (and what they need) up to date."""
     reporter = reporter or NullReporter()
     selected = project.graph.select(list(targets))
+    from mldata.events import WaitingForBuild
+    from mldata.projectlock import ProjectLock
+
+    with ProjectLock(project.root, wait=options.wait, on_wait=lambda holder: reporter.emit(WaitingForBuild(holder))):
+        return _make_locked(project, selected, options, reporter)
+
+
+def _make_locked(project: Project, selected: list[str], options: MakeOptions, reporter: Reporter) -> BuildResult:
     statcache = StatCache(project.root / STATCACHE_FILE)
     scanner = Scanner(project.spec, statcache, compression=options.compression)
     lock = Lock() if options.rebuild_lock else lockfile.read(project.root)
@@ -86,7 +95,9 @@ def make(project: Project, targets: list[str] | tuple[str, ...] = (), options: M
         # Nothing to do: answer without importing the scheduler, the executors or pyarrow.
         statcache.save()
         return BuildResult(plan=first, outcomes=[TargetOutcome(n, "up_to_date") for n in selected])
-    from mldata.schedule import RunOptions, run
+    from mldata.schedule import RunOptions, run, sweep_temporary
+
+    sweep_temporary(project.root, [project.spec.targets[n].output for n in selected])
 
     executor = _executor(project, options, first)
     try:

@@ -612,6 +612,8 @@ def _step(model: Any) -> Step:
 
 def _check_step(step: Step, where: Location) -> None:
     """Parse expressions and type names now, so a typo fails before anything runs."""
+    if step.kind == "python":
+        return  # checked by _check_function_ref
     try:
         from mldata.steps.builtin import validate_step_params
     except ImportError:  # pragma: no cover - the steps package is part of mldata

@@ -60,6 +60,13 @@ class TargetSkipped(Event):
     reason: str
 
 
+@dataclass(frozen=True)
+class WaitingForBuild(Event):
+    """Another mldata build holds the project; this one waits for it."""
+
+    holder: str
+
+
 class Reporter(Protocol):
     def emit(self, event: Event) -> None: ...
 

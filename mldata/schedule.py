@@ -19,7 +19,7 @@ from typing import Any
 from mldata import lock as lockfile
 from mldata.cache import part_path, touch
 from mldata.build import PartRef, PartTask, TargetTask, InputFile, read_part_meta, run_part, run_target
-from mldata.errors import MldataError
+from mldata.errors import Cancelled, MldataError
 from mldata.outcome import BuildResult, TargetOutcome
 from mldata.events import (
     PartFinished,
@@ -260,6 +260,41 @@ class _Run:
     # --- the loop -----------------------------------------------------------------------------------
 
     def run(self, plan: Plan, states: dict[str, TargetState]) -> None:
+        try:
+            self._loop(plan, states)
+        except KeyboardInterrupt:
+            self.cancel()
+
+    def cancel(self) -> None:
+        """Stop now: cancel pending work, stop the workers, remove temporary files, say what was done.
+
+        A second Ctrl+C during this cleanup ends the process at once (what is left is swept by
+        the next build).
+        """
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+        for fut in list(self.in_flight):
+            fut.cancel()
+        self.executor.shutdown(cancel=True)
+        sweep_temporary(self.root, [self.spec.targets[n].output for n in self.selected])
+        done = [n for n in self.selected if n in self.outcomes and self.outcomes[n].status in ("built", "partial")]
+        current = [n for n in self.selected if n in self.outcomes and self.outcomes[n].status == "up_to_date"]
+        not_done = [n for n in self.selected if n not in self.outcomes]
+        kept = sum(1 for refs in self.parts.values() for r in refs.values() if r.computed)
+        parts = [n for n in not_done if self.parts.get(n)]
+        message = "interrupted. "
+        message += f"built: {', '.join(done) or 'none'}"
+        if current:
+            message += f"; up to date: {', '.join(current)}"
+        message += f"; not done: {', '.join(not_done) or 'none'}"
+        if kept and parts:
+            message += f" ({kept} finished part(s) of {', '.join(parts)} are kept in the cache)"
+        raise Cancelled(message, hint="run `mldata make` again to finish; it resumes from what was done")
+
+    def _loop(self, plan: Plan, states: dict[str, TargetState]) -> None:
         for decision in plan.decisions:
             if decision.action is not Action.PENDING and all(
                 u in self.outcomes or u not in self.selected_set for u in self.graph.deps[decision.target]
@@ -303,3 +338,17 @@ def run(spec: ProjectSpec, graph: Graph, selected: list[str], scanner: Scanner, 
     state = _Run(spec, graph, selected, scanner, lock, executor, reporter, options)
     state.run(plan, states)
     return BuildResult(plan=plan, outcomes=[state.outcomes[n] for n in selected], lock_written=state.lock_written)
+
+
+def sweep_temporary(root: Path, outputs: list[str]) -> None:
+    """Remove temporary files an interrupted or killed build left in output folders and the cache."""
+    folders = [root / out for out in outputs]
+    cache = root / ".mldata" / "cache" / "parts"
+    if cache.is_dir():
+        folders += [p for p in cache.iterdir() if p.is_dir()]
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for child in folder.iterdir():
+            if child.name.startswith(".tmp-"):
+                child.unlink(missing_ok=True)

@@ -167,13 +167,14 @@ def status(ctx: click.Context, targets: tuple[str, ...], check: bool, as_json: b
               help="Where tasks run.")
 @click.option("-x", "--fail-fast", is_flag=True, help="Stop at the first failing target.")
 @click.option("--rebuild-lock", is_flag=True, help="Ignore mldata.lock and rewrite it (reusing cached parts).")
+@click.option("--no-wait", is_flag=True, help="Fail at once if another build of this project is running.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and the final summary line.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @_project_dir_option
 @click.pass_context
 def make(ctx: click.Context, targets: tuple[str, ...], dry_run: bool, force: bool, compression: str | None,
-         jobs: int | None, executor: str, fail_fast: bool, rebuild_lock: bool, quiet: bool, as_json: bool,
-         directory: Path | None) -> None:
+         jobs: int | None, executor: str, fail_fast: bool, rebuild_lock: bool, no_wait: bool, quiet: bool,
+         as_json: bool, directory: Path | None) -> None:
     """Build the selected targets (default: all), rebuilding only what changed."""
     from mldata import api
     from mldata.cli.render import LineReporter, print_plan, print_result
@@ -189,7 +190,7 @@ def make(ctx: click.Context, targets: tuple[str, ...], dry_run: bool, force: boo
             print_plan(result)
         return
     options = api.MakeOptions(force=force, compression=comp, jobs=jobs, executor=executor,
-                              keep_going=not fail_fast, rebuild_lock=rebuild_lock)
+                              keep_going=not fail_fast, rebuild_lock=rebuild_lock, wait=not no_wait)
     reporter = LineReporter(quiet=quiet or as_json)
     result = api.make(project, targets, options, reporter)
     if as_json:
@@ -258,8 +259,30 @@ def clean(ctx: click.Context, cache: bool, cache_only: bool, directory: Path | N
 # ------------------------------------------------------------------------------------------------
 
 
+def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return (and exit with) the process exit status."""
+    import signal
+    import threading
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM stops a build as Ctrl+C does: cleanly, with exit status 130.
+        previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    try:
+        code = _run(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    if argv is None:
+        sys.exit(code)
+    return code
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         cli.main(args=argv, prog_name="mldata", standalone_mode=False)
         code = 0
@@ -277,8 +300,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         code = 130
-    if argv is None:
-        sys.exit(code)
     return code
 
 

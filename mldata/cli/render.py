@@ -15,6 +15,7 @@ from mldata.events import (
     TargetSkipped,
     TargetStarted,
     TargetUpToDate,
+    WaitingForBuild,
 )
 from mldata.plan import Action, Plan
 
@@ -66,6 +67,9 @@ class LineReporter:
         self.quiet = quiet
 
     def emit(self, event: Event) -> None:
+        if isinstance(event, WaitingForBuild):
+            click.echo(f"waiting for another mldata build of this project to finish ({event.holder})...", err=True)
+            return
         if isinstance(event, TargetFailed):
             click.echo(f"FAILED {event.target}: {event.message}", err=True)
             if event.hint:

@@ -1,4 +1,4 @@
-"""Where tasks run. One protocol, several backends: inline (tests, -j 1) and a process pool.
+"""Where tasks run. One protocol, several backends: inline (tests, -j 1), a process pool, dask.
 
 An executor takes a picklable function and a picklable task value and returns a
 ``concurrent.futures.Future``. The scheduler only ever talks to this protocol, so a backend
@@ -20,8 +20,13 @@ class Executor(Protocol):
     def shutdown(self, *, cancel: bool = False) -> None: ...
 
 
-def make_executor(kind: str, workers: int) -> Executor:
-    """An executor by name: "inline" or "process"."""
+def make_executor(kind: str, workers: int, address: str | None = None) -> Executor:
+    """An executor by name: "inline", "process" or "dask" (``address``: a running dask scheduler,
+    e.g. tcp://HOST:8786; without one, a local dask cluster of ``workers`` processes)."""
+    if kind == "dask":
+        from mldata.executors.dask import DaskExecutor
+
+        return DaskExecutor(address, workers)
     if kind == "inline" or (kind == "process" and workers <= 1):
         from mldata.executors.inline import InlineExecutor
 
@@ -32,4 +37,4 @@ def make_executor(kind: str, workers: int) -> Executor:
         return ProcessExecutor(workers)
     from mldata.errors import UsageError
 
-    raise UsageError(f"unknown executor {kind!r}", hint="use inline or process")
+    raise UsageError(f"unknown executor {kind!r}", hint="use inline, process or dask")

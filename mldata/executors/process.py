@@ -8,15 +8,42 @@ the "fork" start method safe (no threads to fork); elsewhere "spawn" is used.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Callable
 
 
 def _warm_up() -> None:
+    import signal
+
+    # Ctrl+C reaches the whole process group; the parent decides what to stop, and stops
+    # workers itself, so a worker never dies half-way through writing on its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
     import pyarrow  # noqa: F401
     import pyarrow.parquet  # noqa: F401
     import pyarrow.csv  # noqa: F401
+
+
+def _die_with_parent() -> None:
+    """On Linux, have the kernel kill this worker when the build process dies (even by SIGKILL).
+
+    Without it, a killed `mldata make` leaves workers running tasks nobody will record.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
+    except (OSError, AttributeError):
+        pass
 
 
 class ProcessExecutor:
@@ -31,4 +58,17 @@ class ProcessExecutor:
         return self._pool.submit(fn, task)
 
     def shutdown(self, *, cancel: bool = False) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=cancel)
+        """Wait for the workers to finish; with ``cancel``, drop queued work and stop them now."""
+        if not cancel:
+            self._pool.shutdown(wait=True)
+            return
+        # ProcessPoolExecutor cannot interrupt running tasks; terminate its processes (the
+        # private ``_processes`` map is the only handle on them).
+        processes = list(getattr(self._pool, "_processes", {}).values())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for proc in processes:
+            proc.terminate()
+        for proc in processes:
+            proc.join(timeout=2)
+            if proc.is_alive():
+                proc.kill()

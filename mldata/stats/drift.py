@@ -25,7 +25,6 @@ import enum
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -139,9 +138,9 @@ class DriftConfig:
                 raise ValueError(f"unknown drift threshold {name!r}; known: psi, kl, js, missing")
             if not 0 <= bounds.warn <= bounds.fail:
                 raise ValueError(f"drift.thresholds.{name} needs 0 <= warn <= fail, got {bounds}")
-        # read-only views: a DriftConfig is a value, shared freely (it is also a default argument)
-        object.__setattr__(self, "thresholds", MappingProxyType(thresholds))
-        object.__setattr__(self, "columns", MappingProxyType(dict(self.columns)))
+        # private copies (plain dicts, so that the config pickles into worker processes)
+        object.__setattr__(self, "thresholds", thresholds)
+        object.__setattr__(self, "columns", dict(self.columns))
         if self.significance_alpha is not None and not 0 < self.significance_alpha < 1:
             raise ValueError(f"drift.significance_alpha must be in (0, 1) or null, got {self.significance_alpha!r}")
         if self.min_rows < 0:

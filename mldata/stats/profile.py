@@ -51,8 +51,6 @@ HISTOGRAM_BINS = 20
 QUANTILES: tuple[tuple[str, int], ...] = (
     ("p01", 1), ("p05", 5), ("p25", 25), ("p50", 50), ("p75", 75), ("p95", 95), ("p99", 99),
 )
-#: Column kinds a profile distinguishes.
-KINDS = ("numeric", "categorical", "boolean", "datetime", "other")
 
 # Size of the k-minimum-values sketch that estimates distinct counts beyond MAX_DISTINCT
 # (relative standard error about 1/sqrt(k), i.e. ~1.6%).

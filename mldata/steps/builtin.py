@@ -285,6 +285,8 @@ def sort(table: "pa.Table", by: list[str], descending: bool | list[bool] = False
 
     by = list(by)
     check_columns(by, table.schema.names, _context("sort"))
+    if descending is None:
+        descending = False
     flags = [descending] * len(by) if isinstance(descending, bool) else list(descending)
     if len(flags) != len(by):
         raise StepError(f"in step `sort`: {len(flags)} descending flags for {len(by)} columns")
@@ -354,7 +356,7 @@ def apply_global(kind: str, params: Any, table: "pa.Table") -> "pa.Table":
         return dedupe(table, [on] if isinstance(on, str) else on)
     if kind == "sort":
         by = params["by"]
-        return sort(table, [by] if isinstance(by, str) else by, params.get("descending", False))
+        return sort(table, [by] if isinstance(by, str) else by, params.get("descending") or False)
     if kind == "sample":
         return sample(table, params.get("n"), params.get("fraction"), params.get("seed", 0))
     raise StepError(f"{kind!r} is not a global step; global steps: {', '.join(GLOBAL)}")
@@ -462,7 +464,7 @@ def validate_step_params(kind: str, params: Any) -> None:
         if "by" not in options:
             raise _bad(kind, "missing `by`", "e.g. sort: {by: [date, id], descending: false}")
         by = _names_list(kind, options["by"], "`by` to be a list of column names")
-        descending = options.get("descending", False)
+        descending = options.get("descending") or False
         if isinstance(descending, list):
             if len(descending) != len(by) or not all(isinstance(d, bool) for d in descending):
                 raise _bad(kind, f"`descending` must be true/false or a list of {len(by)} true/false values")

@@ -778,6 +778,44 @@ def check_columns(names: Iterable[str], available: Iterable[str], context: str =
 # Lowering to pyarrow (imports pyarrow lazily)
 # --------------------------------------------------------------------------------------------
 
+# Per-node results that do not depend on the data (column lists, Arrow scalars and value
+# sets), so that evaluating the same parsed step on every batch does not redo them. Keyed by
+# node identity: each entry keeps its node alive, so the id cannot be reused while cached.
+_MEMO: dict[tuple[int, str], tuple[Any, Any]] = {}
+_MEMO_LIMIT = 4096
+
+
+def _memo(node: Any, what: str, make: Any) -> Any:
+    hit = _MEMO.get((id(node), what))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    value = make()
+    if len(_MEMO) >= _MEMO_LIMIT:
+        _MEMO.clear()
+    _MEMO[(id(node), what)] = (node, value)
+    return value
+
+
+def _columns_of(node: Node) -> tuple[str, ...]:
+    """Referenced columns in order of first appearance, cached per node."""
+    return _memo(node, "columns", lambda: tuple(_ordered_columns(node)))
+
+
+def _check_expression_columns(node: Node, names: list[str]) -> None:
+    """Raise :class:`StepError` if ``node`` reads a column not in ``names`` (or a duplicated one)."""
+    columns = _columns_of(node)
+    if not columns:
+        return
+    present = set(names)
+    for name in columns:
+        if name not in present:
+            raise unknown_column_error(name, names, f"in expression `{format_expression(node)}`")
+    if len(present) != len(names):
+        for name in columns:
+            if names.count(name) > 1:
+                raise StepError(f"the data has more than one column named {name!r}")
+
+
 
 class _Lowering:
     """Turns a tree into pyarrow compute calls; subclasses choose what the values are.
@@ -832,7 +870,11 @@ class _Lowering:
     def literal(self, value: LiteralValue, to: "pa.DataType | None" = None) -> Any:
         pa = self.pa
         if to is None:
-            return self.scalar(pa.scalar(value, _literal_type(pa, value)))
+            key = (type(value), repr(value))
+            scalar = _SCALARS.get(key)
+            if scalar is None:
+                scalar = _SCALARS[key] = pa.scalar(value, _literal_type(pa, value))
+            return self.scalar(scalar)
         if value is None:
             return self.scalar(pa.scalar(None, to))
         try:
@@ -921,9 +963,8 @@ class _Lowering:
 
     def in_list(self, node: InList) -> Any:
         pa = self.pa
-        values = [v.value for v in node.values]
-        kind = _literal_kind(values[0])
-        value_set = pa.array(values)
+        kind = _literal_kind(node.values[0].value)
+        value_set = _memo(node, "value_set", lambda: pa.array([v.value for v in node.values]))
         t = self.value_type(node.operand)
         if t is not None and not pa.types.is_null(t):
             if _is_temporal(pa, t) and kind == "string":
@@ -973,6 +1014,10 @@ class _Lowering:
         if spec.literal_arg == "str":
             return self.call(node, spec.arrow, args, pattern=node.args[1].value)  # type: ignore[union-attr]
         return self.call(node, spec.arrow, args)
+
+
+# Arrow scalars of literals, by (Python type, repr) so that 0.0 and -0.0 stay apart.
+_SCALARS: dict[tuple[type, str], Any] = {}
 
 
 def _literal_type(pa: Any, value: LiteralValue) -> "pa.DataType":
@@ -1067,7 +1112,7 @@ def to_arrow_expression(node: Node, schema: "pa.Schema | None" = None) -> "pc.Ex
     :class:`StepError`. Without it the expression is built from names alone.
     """
     if schema is not None:
-        check_columns(_ordered_columns(node), schema.names, f"in expression `{format_expression(node)}`")
+        _check_expression_columns(node, schema.names)
     return _ExpressionLowering(node, schema).lower(node)
 
 
@@ -1086,10 +1131,7 @@ def evaluate(node: Node, batch: "pa.RecordBatch | pa.Table") -> "pa.Array | pa.C
     """
     import pyarrow as pa
 
-    check_columns(_ordered_columns(node), batch.schema.names, f"in expression `{format_expression(node)}`")
-    dupes = {n for n in referenced_columns(node) if len(batch.schema.get_all_field_indices(n)) > 1}
-    if dupes:
-        raise StepError(f"the data has more than one column named {sorted(dupes)[0]!r}")
+    _check_expression_columns(node, batch.schema.names)
     result = _EagerLowering(node, batch).lower(node)
     if isinstance(result, pa.Scalar):  # no column referenced: repeat the constant for every row
         result = pa.repeat(result, batch.num_rows)

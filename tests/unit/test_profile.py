@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import math
 import random
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mldata.stats import collect_columns, compact_profile, profile_batches, profile_columns
-from mldata.stats.profile import category_key, format_ns, numeric_data, parse_iso_ns
+from mldata.stats.profile import _fsum, category_key, format_ns, numeric_data, parse_iso_ns
 
 INF = math.inf
 NAN = math.nan
@@ -230,7 +231,7 @@ def test_given_integer_columns_we_should_profile_them_as_float64():
     p = profile_of([3, None, 1, 2], pa.int16())
     assert p["type"] == "numeric" and p["n_missing"] == 1 and p["mean"] == 2.0 and p["max"] == 3.0
     assert isinstance(p["max"], float)
-    decimal = profile_of([1.5, 2.5], pa.decimal128(5, 2))
+    decimal = profile_of([Decimal("1.5"), Decimal("2.5")], pa.decimal128(5, 2))
     assert decimal["mean"] == 2.0
 
 
@@ -238,6 +239,34 @@ def test_given_huge_values_we_should_not_overflow_the_mean():
     p = profile_of([1e308, 1.5e308])
     assert p["mean"] == 1.25e308 and p["std"] is None  # m2 overflows: written as null
     assert p["histogram"]["counts"] == [1] + [0] * 18 + [1]
+
+
+def _fsum_or_overflow(values) -> float | str:
+    try:
+        return math.fsum(values)
+    except OverflowError:
+        return "overflow"
+
+
+@settings(max_examples=150, deadline=None)
+@given(values=st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=40)
+       | st.lists(st.floats(-1e-300, 1e-300, allow_nan=False), max_size=40)
+       | st.lists(st.integers(-2**62, 2**62).map(float), max_size=40))
+def test_given_any_finite_doubles_the_vectorised_exact_sum_should_equal_math_fsum(values):
+    expected = _fsum_or_overflow(values)
+    try:
+        actual = _fsum(np.asarray(values, dtype=np.float64))
+    except OverflowError:
+        actual = "overflow"
+    assert actual == expected
+
+
+def test_given_cancellation_and_long_columns_the_exact_sum_should_equal_math_fsum():
+    assert _fsum(np.array([1e100, 1.0, -1e100])) == 1.0
+    assert _fsum(np.array([5e-324] * 3)) == 1.5e-323
+    rng = np.random.default_rng(12)
+    long = np.concatenate([rng.normal(size=(1 << 20) + 7) * 1e6, [1e15, -1e15]])  # more than one chunk
+    assert _fsum(long) == math.fsum(long.tolist())
 
 
 # ---------------------------------------------------------------------------------------------
