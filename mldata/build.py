@@ -15,10 +15,30 @@ import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from mldata.errors import BuildError, MldataError, StepError
 from mldata.spec import Step
+
+
+# Where worker progress goes: set in each worker process by the executor (a queue to the
+# parent), or to the reporter itself when tasks run inline. None: progress is not reported.
+_SINK: Callable[[Any], None] | None = None
+
+
+def set_progress_sink(sink: Callable[[Any], None] | None) -> None:
+    global _SINK
+    _SINK = sink
+
+
+def _phase(target: str, unit: str, phase: str) -> None:
+    if _SINK is not None:
+        from mldata.events import WorkerPhase
+
+        try:
+            _SINK(WorkerPhase(os.getpid(), target, unit, phase))
+        except Exception:  # progress must never break a build
+            pass
 
 
 @dataclass(frozen=True)
@@ -116,12 +136,15 @@ def run_part(task: PartTask) -> PartResult:
 
     cache_file = Path(task.cache_file)
     meta_file = cache_file.with_suffix(".json")
+    _phase(task.target, task.unit, "reading")
     schema, batches = io.read_batches(task.path, task.format, task.options, task.unit)
     batches = apply_row_local(task.steps, batches, root=task.root,
                               code_digests=task.code_digests, where=f"{task.target} ({task.unit})")
     out_schema, batches = _peek_schema(batches, schema, task.steps, task.root, task.code_digests)
-    written = io.write_parquet(out_schema, batches, cache_file, codec=task.codec, level=task.level)
+    written = io.write_parquet(out_schema, batches, cache_file, codec=task.codec, level=task.level,
+                               on_hashing=lambda: _phase(task.target, task.unit, "hashing"))
     os.chmod(cache_file, 0o444)  # the cache is shared by hard links: discourage in-place edits
+    _phase(task.target, task.unit, "done")
     result = PartResult(
         unit=task.unit,
         cache_file=task.cache_file,
@@ -295,6 +318,7 @@ def _as_batch(value: Any) -> Any:
 def run_target(task: TargetTask) -> TargetResult:
     """Finish a target (see TargetTask.mode) and return what it wrote."""
     if task.mode == "link":
+        _phase(task.target, "", "linking")
         return _link_parts(task)
     if task.mode == "global":
         return _global(task)
@@ -433,8 +457,10 @@ def _global(task: TargetTask) -> TargetResult:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    _phase(task.target, "", "reading_parts")
     tables = [pq.read_table(p.cache_file) for p in task.parts]
     table = _concat(tables, task.target)
+    _phase(task.target, "", "transforming")
     table = apply_steps_to_table(task.suffix, table, root=task.root, code_digests=task.code_digests, where=task.target)
     return _write_single(task, table)
 
@@ -443,10 +469,12 @@ def _whole(task: TargetTask) -> TargetResult:
     """Read every input whole, call the python function (if any), run the steps, write one file."""
     from mldata import io
 
+    _phase(task.target, "", "reading")
     data: dict[str, Any] = {}
     for name, files in task.inputs:
         tables = [io.read_table(f.path, f.format, f.options, f.rel) for f in files]
         data[name] = _concat(tables, task.target)
+    _phase(task.target, "", "transforming")
     if task.python:
         arg = next(iter(data.values())) if len(data) == 1 else data
         table = _as_table(call_user(task.python, arg, task.params or {}, root=task.root, code_digests=task.code_digests))
@@ -476,6 +504,7 @@ def _write_single(task: TargetTask, table: Any) -> TargetResult:
     root = Path(task.root)
     out_dir = root / task.out_dir
     name = "data.parquet"
+    _phase(task.target, "", "writing")
     written = io.write_parquet(table.schema, table.to_batches(), out_dir / name, codec=task.codec, level=task.level)
     _remove_stale(out_dir, {name})
     rel = f"{task.out_dir}/{name}"

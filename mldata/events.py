@@ -21,6 +21,7 @@ class TargetStarted(Event):
     summary: str  # the decision, e.g. "partial: 1 of 200 parts"
     parts_to_compute: int
     parts_cached: int
+    bytes_to_read: int = 0  # input bytes of the parts to compute
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class PartFinished(Event):
     unit: str
     rows: int
     bytes: int
+    input_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,20 @@ class TargetFailed(Event):
 class TargetSkipped(Event):
     target: str
     reason: str
+
+
+@dataclass(frozen=True)
+class WorkerPhase(Event):
+    """A worker moved to another phase of a task (sent from worker processes to the parent).
+
+    ``phase`` is one of: reading (read, transform and write stream together, batch by batch),
+    hashing, reading_parts, transforming, writing, linking, done.
+    """
+
+    worker: int  # process id
+    target: str
+    unit: str  # the input file of a part, or "" for a whole-target task
+    phase: str
 
 
 @dataclass(frozen=True)

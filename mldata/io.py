@@ -12,7 +12,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -195,6 +195,7 @@ def write_parquet(
     *,
     codec: str,
     level: int | None,
+    on_hashing: Callable[[], None] | None = None,
 ) -> Written:
     """Stream batches into ``dest`` as Parquet, atomically, hashing the logical data on the way."""
     schema = schema.remove_metadata()
@@ -214,6 +215,8 @@ def write_parquet(
                     batch = _conform(batch, schema)
                 hasher.update(batch)
                 writer.write_batch(batch)
+        if on_hashing is not None:
+            on_hashing()
         digest = file_digest(tmp)
         size = tmp.stat().st_size
         os.replace(tmp, dest)

@@ -10,6 +10,7 @@ to date). A failing target keeps its previous outputs and lock entry; independen
 
 from __future__ import annotations
 
+import os
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ class _Run:
         self.started: dict[str, float] = {}
         self.lock_written = False
         self.stop = False
+        self.input_bytes: dict[tuple[str, str], int] = {}
 
     # --- starting work ----------------------------------------------------------------------------
 
@@ -88,7 +90,7 @@ class _Run:
                     refs[unit.name] = keep_from_lock[unit.name]
                     continue
                 cache_file = part_path(self.root, unit.cache_key)
-                ref = self._cached(unit.name, unit.part_name, cache_file)
+                ref = None if self.options.force else self._cached(unit.name, unit.part_name, cache_file)
                 if ref is not None:
                     refs[unit.name] = ref
                     continue
@@ -99,7 +101,10 @@ class _Run:
                 ))
         self.parts[name] = refs
         self.missing_parts[name] = len(tasks)
-        self.reporter.emit(TargetStarted(name, decision.summary(), len(tasks), len(refs)))
+        for task in tasks:
+            self.input_bytes[(name, task.unit)] = _size(task.path)
+        self.reporter.emit(TargetStarted(name, decision.summary(), len(tasks), len(refs),
+                                         sum(self.input_bytes[(name, t.unit)] for t in tasks)))
         for task in tasks:
             self.in_flight[self.executor.submit(run_part, task)] = ("part", name)
         if not tasks:
@@ -176,7 +181,8 @@ class _Run:
             bytes=result.bytes, file_hash=result.file_hash, data_hash=result.data_hash, schema=result.schema,
             computed=True,
         )
-        self.reporter.emit(PartFinished(name, result.unit, result.rows, result.bytes))
+        self.reporter.emit(PartFinished(name, result.unit, result.rows, result.bytes,
+                                        self.input_bytes.get((name, result.unit), 0)))
         self.missing_parts[name] -= 1
         if self.missing_parts[name] == 0:
             self.finish(name)
@@ -352,3 +358,10 @@ def sweep_temporary(root: Path, outputs: list[str]) -> None:
         for child in folder.iterdir():
             if child.name.startswith(".tmp-"):
                 child.unlink(missing_ok=True)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0

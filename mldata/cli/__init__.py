@@ -177,7 +177,7 @@ def make(ctx: click.Context, targets: tuple[str, ...], dry_run: bool, force: boo
          as_json: bool, directory: Path | None) -> None:
     """Build the selected targets (default: all), rebuilding only what changed."""
     from mldata import api
-    from mldata.cli.render import LineReporter, print_plan, print_result
+    from mldata.cli.render import LineReporter, RichReporter, print_plan, print_result
     from mldata.errors import BuildError
 
     project = _open(ctx, directory)
@@ -191,12 +191,17 @@ def make(ctx: click.Context, targets: tuple[str, ...], dry_run: bool, force: boo
         return
     options = api.MakeOptions(force=force, compression=comp, jobs=jobs, executor=executor,
                               keep_going=not fail_fast, rebuild_lock=rebuild_lock, wait=not no_wait)
-    reporter = LineReporter(quiet=quiet or as_json)
-    result = api.make(project, targets, options, reporter)
+    fancy = sys.stdout.isatty() and not (quiet or as_json)
+    reporter = RichReporter() if fancy else LineReporter(quiet=quiet or as_json)
+    try:
+        result = api.make(project, targets, options, reporter)
+    finally:
+        if fancy:
+            reporter.close()
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
     else:
-        print_result(result, quiet=quiet)
+        print_result(result, quiet=quiet, rich=fancy)
     if result.failed:
         failed = [o.target for o in result.outcomes if o.status == "failed"]
         raise BuildError(f"{len(failed)} target(s) failed: {', '.join(failed)}", hint=None)

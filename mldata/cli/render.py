@@ -16,6 +16,7 @@ from mldata.events import (
     TargetStarted,
     TargetUpToDate,
     WaitingForBuild,
+    WorkerPhase,
 )
 from mldata.plan import Action, Plan
 
@@ -93,17 +94,118 @@ class LineReporter:
             pass
 
 
-def print_result(result: Any, *, quiet: bool = False) -> None:
-    counts: dict[str, int] = {}
-    for o in result.outcomes:
-        counts[o.status] = counts.get(o.status, 0) + 1
-    if not any(o.status != "up_to_date" for o in result.outcomes):
-        click.echo(f"nothing to do: {len(result.outcomes)} target(s) up to date")
+def print_result(result: Any, *, quiet: bool = False, rich: bool = False) -> None:
+    """The final summary: a table of targets (unless quiet) and one closing line."""
+    outcomes = result.outcomes
+    if not any(o.status != "up_to_date" for o in outcomes):
+        click.echo(f"nothing to do: {len(outcomes)} target(s) up to date")
         return
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    if not quiet:
+        header = ("target", "status", "rows", "bytes", "time", "parts computed")
+        rows = [
+            (o.target, o.status.replace("_", " ") + (" (cutoff)" if o.cutoff else ""),
+             human_rows(o.rows) if o.rows else "", human_bytes(o.bytes) if o.bytes else "",
+             f"{o.seconds:.2f} s" if o.seconds else "", str(o.parts_computed) if o.parts_computed else "")
+            for o in outcomes
+        ]
+        if rich:
+            from rich.console import Console
+            from rich.table import Table
+
+            table = Table(title="build summary", title_justify="left")
+            for i, h in enumerate(header):
+                table.add_column(h, justify="right" if i >= 2 else "left")
+            for row in rows:
+                style = {"failed": "red", "skipped": "yellow", "built": "green", "partial": "green"}.get(
+                    row[1].split(" ")[0], None)
+                table.add_row(*row, style=style)
+            Console().print(table)
+        else:
+            widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+            for row in [header, *rows]:
+                click.echo("  ".join(str(c).ljust(widths[i]) if i < 2 else str(c).rjust(widths[i])
+                                     for i, c in enumerate(row)).rstrip())
     order = ["built", "partial", "up_to_date", "failed", "skipped"]
     parts = [f"{counts[k]} {k.replace('_', ' ')}" for k in order if counts.get(k)]
-    rows = sum(o.rows for o in result.outcomes if o.status in ("built", "partial"))
-    click.echo("done: " + ", ".join(parts) + (f"; {human_rows(rows)} rows written" if rows else ""))
+    written = sum(o.rows for o in outcomes if o.status in ("built", "partial"))
+    click.echo("done: " + ", ".join(parts) + (f"; {human_rows(written)} rows written" if written else ""))
+
+
+class RichReporter:
+    """Live progress on a terminal: an overall bar (parts, bytes, MB/s, ETA) and each worker's
+    current operation. Failures are printed above the live display as they happen."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeRemainingColumn, TransferSpeedColumn)
+
+        self.console = Console(stderr=False)
+        self.bytes = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+            TimeRemainingColumn(), console=self.console, transient=True,
+        )
+        self.parts = Progress(TextColumn("{task.description}"), MofNCompleteColumn(), console=self.console,
+                              transient=True)
+        self.bytes_task = self.bytes.add_task("building", total=0)
+        self.parts_task = self.parts.add_task("parts", total=0)
+        self.workers: dict[int, str] = {}
+        self.live = None
+
+    def _render(self) -> Any:
+        from rich.console import Group
+        from rich.text import Text
+
+        lines = [Text(f"  worker {pid}: {what}", style="dim") for pid, what in sorted(self.workers.items())]
+        return Group(self.bytes, self.parts, *lines)
+
+    def _start(self) -> None:
+        if self.live is None:
+            from rich.live import Live
+
+            self.live = Live(self._render(), console=self.console, refresh_per_second=8, transient=True)
+            self.live.start()
+
+    def emit(self, event: Event) -> None:
+        if isinstance(event, WaitingForBuild):
+            self.console.print(f"[yellow]waiting for another mldata build of this project ({event.holder})...")
+            return
+        if isinstance(event, TargetStarted):
+            self._start()
+            self.bytes.update(self.bytes_task, total=(self.bytes.tasks[0].total or 0) + event.bytes_to_read)
+            self.parts.update(self.parts_task, total=(self.parts.tasks[0].total or 0) + event.parts_to_compute)
+        elif isinstance(event, PartFinished):
+            self.bytes.advance(self.bytes_task, event.input_bytes)
+            self.parts.advance(self.parts_task, 1)
+        elif isinstance(event, WorkerPhase):
+            if event.phase == "done":
+                self.workers.pop(event.worker, None)
+            else:
+                what = f"{event.target}" + (f" {event.unit}" if event.unit else "")
+                self.workers[event.worker] = f"{event.phase.replace('_', ' ')} {what}"
+        elif isinstance(event, TargetFinished):
+            self.console.print(f"[green]built[/] {event.target}: {human_rows(event.rows)} rows, "
+                               f"{human_bytes(event.bytes)}, {event.seconds:.2f} s"
+                               + ("" if event.data_changed else " (data unchanged)"))
+            self.workers = {p: w for p, w in self.workers.items() if not w.endswith(event.target)}
+        elif isinstance(event, TargetUpToDate) and event.cutoff:
+            self.console.print(f"skipped {event.target}: upstream rebuilt with unchanged data")
+        elif isinstance(event, TargetFailed):
+            self.console.print(f"[red bold]FAILED[/] {event.target}: {event.message}", highlight=False)
+            if event.hint:
+                self.console.print(f"  hint: {event.hint}", highlight=False)
+        elif isinstance(event, TargetSkipped):
+            self.console.print(f"[yellow]skipped[/] {event.target}: {event.reason}")
+        if self.live is not None:
+            self.live.update(self._render())
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
 
 
 def dag_lines(spec: Any, graph: Any) -> list[str]:

@@ -276,7 +276,7 @@ def dedupe(table: "pa.Table", on: list[str] | None = None) -> "pa.Table":
 
 
 def sort(table: "pa.Table", by: list[str], descending: bool | list[bool] = False) -> "pa.Table":
-    """Sort by the columns ``by``; stable (ties keep their order); nulls last, then NaN before them.
+    """Sort by the columns ``by``; stable (ties keep their order); NaN after all numbers, nulls last.
 
     ``descending`` is one flag for all columns or one per column.
     """

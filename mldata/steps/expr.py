@@ -816,7 +816,6 @@ def _check_expression_columns(node: Node, names: list[str]) -> None:
                 raise StepError(f"the data has more than one column named {name!r}")
 
 
-
 class _Lowering:
     """Turns a tree into pyarrow compute calls; subclasses choose what the values are.
 
@@ -873,6 +872,8 @@ class _Lowering:
             key = (type(value), repr(value))
             scalar = _SCALARS.get(key)
             if scalar is None:
+                if len(_SCALARS) >= _MEMO_LIMIT:
+                    _SCALARS.clear()
                 scalar = _SCALARS[key] = pa.scalar(value, _literal_type(pa, value))
             return self.scalar(scalar)
         if value is None:

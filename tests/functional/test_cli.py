@@ -87,3 +87,18 @@ def test_every_command_has_help_with_an_example() -> None:
     for name, command in cli.commands.items():
         text = command.get_help(command.make_context(name, ["--help"], resilient_parsing=True))
         assert "mldata " + name in text or "Example" in text, name
+
+
+def test_force_recomputes_parts_instead_of_reusing_the_cache(basic: ProjectDir) -> None:
+    basic.run("make")
+    r = basic.run("make", "--force", "--json")
+    data = {t["target"]: t for t in json.loads(r.out)["targets"]}
+    assert data["clean"]["parts_computed"] == 3
+
+
+def test_make_prints_a_summary_table(basic: ProjectDir) -> None:
+    r = basic.run("make")
+    lines = r.out.splitlines()
+    header = next(line for line in lines if line.startswith("target"))
+    assert header.split() == ["target", "status", "rows", "bytes", "time", "parts", "computed"]
+    assert any(line.startswith("clean") and "built" in line for line in lines)

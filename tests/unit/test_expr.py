@@ -364,6 +364,7 @@ def _trees():
     return st.recursive(st.one_of(_names.map(Column), _literals), extend, max_leaves=12)
 
 
+@pytest.mark.filterwarnings("ignore:Generating overly large repr")  # of the recursive strategy
 @settings(max_examples=300, deadline=None)
 @given(_trees())
 def test_given_any_tree_formatting_then_parsing_should_give_it_back(tree):
@@ -792,3 +793,18 @@ def test_arithmetic_should_match_python(rows, expression):
         if want is not None and not isinstance(want, bool) and isinstance(got, float):
             want = float(want)
         assert _same(got, want), (text, result, expected)
+
+
+def test_an_arrow_expression_built_without_a_schema_should_filter_with_pyarrow():
+    batch = pa.record_batch({"a": [1, 2, None, 4], "s": ["x", "y", "z", None]})
+    expression = to_arrow_expression(parse_expression("a > 1 and s != 'z'"))
+    assert isinstance(expression, pc.Expression)
+    assert batch.filter(expression).column("a").to_pylist() == [2]
+
+
+def test_the_docs_should_list_every_type_name():
+    from mldata.steps.types import KNOWN_TYPE_NAMES
+
+    text = DOCS.read_text(encoding="utf-8")
+    for name in KNOWN_TYPE_NAMES:
+        assert f"`{name}`" in text, name
