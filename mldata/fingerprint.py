@@ -32,6 +32,11 @@ def digest_bytes(data: bytes) -> str:
     return blake3.blake3(data).hexdigest()
 
 
+#: Larger files are memory-mapped a window at a time, so hashing a file larger than the
+#: address space allowed to the process (or than RAM) still works.
+_MMAP_WINDOW = 64 << 20
+
+
 def file_digest(path: str | os.PathLike[str]) -> str:
     """blake3 of a file's bytes, memory-mapped; multi-threaded for large files."""
     size = os.path.getsize(path)
@@ -39,7 +44,18 @@ def file_digest(path: str | os.PathLike[str]) -> str:
         return blake3.blake3().hexdigest()
     threads = blake3.blake3.AUTO if size >= _THREADED_MIN_BYTES else 1
     hasher = blake3.blake3(max_threads=threads)
-    hasher.update_mmap(os.fspath(path))
+    if size <= _MMAP_WINDOW:
+        hasher.update_mmap(os.fspath(path))
+        return hasher.hexdigest()
+    import mmap
+
+    with open(path, "rb") as fh:
+        offset = 0
+        while offset < size:
+            length = min(_MMAP_WINDOW, size - offset)
+            with mmap.mmap(fh.fileno(), length, access=mmap.ACCESS_READ, offset=offset) as window:
+                hasher.update(window)
+            offset += length
     return hasher.hexdigest()
 
 

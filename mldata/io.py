@@ -20,9 +20,13 @@ import pyarrow.parquet as pq
 from mldata.errors import InputError
 from mldata.fingerprint import CANONICAL_BATCH_ROWS, DataHasher, file_digest
 
-#: Bytes per CSV/JSON block. Column types are inferred from the first block of a file, so it
-#: is large enough for typical files to be inferred as a whole.
-TEXT_BLOCK_BYTES = 16 << 20
+#: Bytes per CSV/JSON block. Arrow's streaming readers keep several blocks in flight (read
+#: ahead), so memory grows with this; 2 MB keeps a reader within a few tens of MB.
+TEXT_BLOCK_BYTES = 2 << 20
+#: Column types of a large CSV file are inferred from this much of its start (a file this size
+#: or smaller is inferred as a whole, as pyarrow.csv.read_csv would), then pinned for the
+#: streaming read, so later blocks do not have to agree with the first small block alone.
+INFER_SAMPLE_BYTES = 16 << 20
 
 
 def read_batches(path: str, fmt: str, options: dict[str, Any], display: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
@@ -90,6 +94,10 @@ def _csv(path: str, fmt: str, options: dict[str, Any], display: str) -> tuple[pa
     if options.get("column_types"):
         convert_kwargs["column_types"] = {c: parse_type(t) for c, t in options["column_types"].items()}
     convert_opts = pacsv.ConvertOptions(**convert_kwargs)
+    inferred = _infer_csv_types(path, read_opts, parse_opts, convert_opts)
+    if inferred:
+        convert_kwargs["column_types"] = {**inferred, **convert_kwargs.get("column_types", {})}
+        convert_opts = pacsv.ConvertOptions(**convert_kwargs)
     try:
         reader = pacsv.open_csv(_open_text(path), read_options=read_opts, parse_options=parse_opts, convert_options=convert_opts)
     except pa.ArrowInvalid as exc:
@@ -97,6 +105,30 @@ def _csv(path: str, fmt: str, options: dict[str, Any], display: str) -> tuple[pa
             return pa.schema([]), iter(())
         raise
     return reader.schema, _guard(reader, path, display)
+
+
+def _infer_csv_types(path: str, read_opts: Any, parse_opts: Any, convert_opts: Any) -> dict[str, Any]:
+    """Column types inferred from the first INFER_SAMPLE_BYTES of a large file ({} if small).
+
+    Columns that are entirely null in the sample are left to the streaming reader.
+    """
+    import pyarrow.csv as pacsv
+
+    if os.path.getsize(path) <= TEXT_BLOCK_BYTES:
+        return {}  # one block: the streaming reader sees the whole file anyway
+    with pa.input_stream(path, compression="detect") as stream:
+        sample = stream.read(INFER_SAMPLE_BYTES + 1)
+    if len(sample) > INFER_SAMPLE_BYTES:
+        cut = sample.rfind(b"\n", 0, INFER_SAMPLE_BYTES)
+        if cut <= 0:
+            return {}
+        sample = sample[: cut + 1]
+    try:
+        table = pacsv.read_csv(pa.BufferReader(sample), read_options=read_opts, parse_options=parse_opts,
+                               convert_options=convert_opts)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return {}  # e.g. the cut fell inside a quoted field: let the streaming reader infer
+    return {f.name: f.type for f in table.schema if not pa.types.is_null(f.type)}
 
 
 def _jsonl(path: str, options: dict[str, Any], display: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:

@@ -162,7 +162,8 @@ def status(ctx: click.Context, targets: tuple[str, ...], check: bool, as_json: b
 @click.option("-n", "--dry-run", is_flag=True, help="Show the plan (as `mldata plan`) and build nothing.")
 @click.option("--force", is_flag=True, help="Rebuild the selected targets even if up to date.")
 @click.option("--compression", metavar="CODEC[:LEVEL]", help="Compression for this run, e.g. zstd:9, gzip, none.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: workers setting, else CPUs).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), envvar="MLDATA_WORKERS", show_envvar=True,
+              help="Worker processes (default: the `workers` setting, else one per CPU).")
 @click.option("--executor", type=click.Choice(["process", "inline"]), default="process", show_default=True,
               help="Where tasks run.")
 @click.option("-x", "--fail-fast", is_flag=True, help="Stop at the first failing target.")
