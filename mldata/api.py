@@ -7,12 +7,11 @@ progress only through the Reporter it is given.
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mldata import config, lock as lockfile
-from mldata.events import NullReporter, Reporter
 from mldata.graph import Graph
 from mldata.lock import Lock
 from mldata.outcome import BuildResult, TargetOutcome
@@ -21,6 +20,9 @@ from mldata.scan import CACHE_DIR, Scanner
 from mldata.spec import Compression, ProjectSpec
 
 from mldata.statcache import StatCache
+
+if TYPE_CHECKING:
+    from mldata.events import Reporter
 
 STATCACHE_FILE = ".mldata/statcache.json"
 
@@ -67,18 +69,25 @@ class MakeOptions:
 
 
 def make(project: Project, targets: list[str] | tuple[str, ...] = (), options: MakeOptions = MakeOptions(),
-         reporter: Reporter | None = None) -> BuildResult:
+         reporter: "Reporter | None" = None) -> BuildResult:
     """Bring the selected targets (and what they need) up to date."""
-    reporter = reporter or NullReporter()
+    if reporter is None:
+        from mldata.events import NullReporter
+
+        reporter = NullReporter()
     selected = project.graph.select(list(targets))
-    from mldata.events import WaitingForBuild
     from mldata.projectlock import ProjectLock
 
-    with ProjectLock(project.root, wait=options.wait, on_wait=lambda holder: reporter.emit(WaitingForBuild(holder))):
+    def waiting(holder: str) -> None:
+        from mldata.events import WaitingForBuild
+
+        reporter.emit(WaitingForBuild(holder))
+
+    with ProjectLock(project.root, wait=options.wait, on_wait=waiting):
         return _make_locked(project, selected, options, reporter)
 
 
-def _make_locked(project: Project, selected: list[str], options: MakeOptions, reporter: Reporter) -> BuildResult:
+def _make_locked(project: Project, selected: list[str], options: MakeOptions, reporter: "Reporter") -> BuildResult:
     statcache = StatCache(project.root / STATCACHE_FILE)
     scanner = Scanner(project.spec, statcache, compression=options.compression)
     lock = Lock() if options.rebuild_lock else lockfile.read(project.root)
@@ -128,6 +137,8 @@ def _executor(project: Project, options: MakeOptions, first: Plan):
 
 def clean(project: Project, *, outputs: bool = True, cache: bool = False) -> list[str]:
     """Remove build outputs of every target (and the part cache with ``cache``); return what went."""
+    import shutil
+
     removed: list[str] = []
     if outputs:
         for target in project.spec.targets.values():

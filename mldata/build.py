@@ -12,7 +12,6 @@ import importlib
 import json
 import os
 import sys
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -328,8 +327,11 @@ def run_target(task: TargetTask) -> TargetResult:
 
 
 def _link_parts(task: TargetTask) -> TargetResult:
-    """Place each cached part in the output folder (a hard link where possible), drop stale files."""
-    from mldata import io
+    """Place each cached part in the output folder (a hard link where possible), drop stale files.
+
+    When every part has the same schema (the usual case) this needs no pyarrow at all, so a
+    build that only restores parts from the cache starts no Arrow machinery.
+    """
     from mldata.fingerprint import combine_digests
 
     root = Path(task.root)
@@ -344,7 +346,7 @@ def _link_parts(task: TargetTask) -> TargetResult:
     for part in parts:
         source = Path(part.cache_file) if part.cache_file else out_dir / part.part_name
         rec = {"rows": part.rows, "bytes": part.bytes, "hash": part.file_hash, "data": part.data_hash, "input": part.unit}
-        if unified is not None and part.schema != io.schema_to_json(unified):
+        if unified is not None and part.schema != _schema_json(unified):
             source, rec = _conform_part(part, source, unified, task, cache_dir)
             _place(source, out_dir / part.part_name)
         elif not part.keep:
@@ -354,17 +356,22 @@ def _link_parts(task: TargetTask) -> TargetResult:
         data_hashes[part.part_name] = rec["data"]
         rows += part.rows
     _remove_stale(out_dir, {p.part_name for p in parts})
-    schema = io.schema_to_json(unified) if unified is not None else (parts[0].schema if parts else [])
+    schema = _schema_json(unified) if unified is not None else (parts[0].schema if parts else [])
     return TargetResult(task.target, outputs, combine_digests(data_hashes), rows, schema)
+
+
+def _schema_json(schema: Any) -> list[dict[str, Any]]:
+    from mldata.io import schema_to_json
+
+    return schema_to_json(schema)
 
 
 def _unified_schema(schemas: list[list[dict[str, Any]]]) -> Any:
     """The schema all parts are cast to when they differ (e.g. a column typed null in one file)."""
-    import pyarrow as pa
-
     distinct = {json.dumps(s, sort_keys=True) for s in schemas}
     if len(distinct) <= 1:
         return None
+    import pyarrow as pa
     arrow = [_schema_from_json(s) for s in schemas]
     try:
         return pa.unify_schemas(arrow, promote_options="permissive")
@@ -433,7 +440,7 @@ def _place(source: Path, dest: Path) -> None:
             return
     except OSError:
         pass
-    tmp = dest.with_name(f".tmp-{uuid.uuid4().hex[:12]}-{dest.name}")
+    tmp = dest.with_name(f".tmp-{_token()}-{dest.name}")
     try:
         try:
             os.link(source, tmp)
@@ -516,6 +523,11 @@ def _write_single(task: TargetTask, table: Any) -> TargetResult:
 
 
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".tmp-{uuid.uuid4().hex[:12]}-{path.name}")
+    tmp = path.with_name(f".tmp-{_token()}-{path.name}")
     tmp.write_text(json.dumps(data, sort_keys=True))
     os.replace(tmp, path)
+
+
+def _token() -> str:
+    """A short random name component for temporary files."""
+    return os.urandom(6).hex()

@@ -11,7 +11,6 @@ exact place in the file and suggest the nearest valid key.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import typing
@@ -407,6 +406,8 @@ def _field_by_name(model: Any, key: Any) -> Any:
 
 def suggest(word: str, candidates: list[str]) -> str | None:
     """The nearest candidate to a mistyped word, if any is close."""
+    import difflib
+
     matches = difflib.get_close_matches(str(word), candidates, n=1, cutoff=0.6)
     return matches[0] if matches else None
 

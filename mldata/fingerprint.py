@@ -5,8 +5,6 @@ Every digest is a lowercase hex string of blake3's 256-bit output.
 
 from __future__ import annotations
 
-import ast
-import importlib.util
 import json
 import os
 from pathlib import Path
@@ -70,6 +68,8 @@ def module_file(module: str, root: Path) -> Path | None:
     for candidate in (root / rel.with_suffix(".py"), root / rel / "__init__.py"):
         if candidate.is_file():
             return candidate
+    import importlib.util
+
     try:
         spec = importlib.util.find_spec(module)
     except (ImportError, ValueError):
@@ -120,6 +120,8 @@ def _local_module_file(module: str, root: Path) -> Path | None:
 
 def _imports(path: Path, module: str) -> Iterable[str]:
     """Dotted names a module imports (absolute, and relative ones resolved against its package)."""
+    import ast
+
     try:
         tree = ast.parse(path.read_bytes(), filename=str(path))
     except (SyntaxError, ValueError):
@@ -168,11 +170,13 @@ class DataHasher:
 
     def __init__(self, schema: Any) -> None:
         self._hasher = blake3.blake3()
-        self._hasher.update(schema.remove_metadata().serialize().to_pybytes())
+        self._hasher.update(schema.remove_metadata().serialize())
         self.rows = 0
 
     def update(self, batch: Any) -> None:
-        self._hasher.update(batch.serialize().to_pybytes() if batch.num_rows else b"")
+        # pyarrow Buffers expose the buffer protocol: blake3 reads them without a copy
+        if batch.num_rows:
+            self._hasher.update(batch.serialize())
         self.rows += batch.num_rows
 
     def hexdigest(self) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -232,7 +231,7 @@ def write_parquet(
     """Stream batches into ``dest`` as Parquet, atomically, hashing the logical data on the way."""
     schema = schema.remove_metadata()
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".tmp-{uuid.uuid4().hex[:12]}-{dest.name}")
+    tmp = dest.with_name(f".tmp-{os.urandom(6).hex()}-{dest.name}")
     hasher = DataHasher(schema)
     try:
         with pq.ParquetWriter(

@@ -1,4 +1,8 @@
-"""Rendering plans, events and results for people (plain lines; rich when on a terminal)."""
+"""Rendering plans, events and results for people (plain lines; rich when on a terminal).
+
+mldata.events is imported inside the reporters: a no-op build emits no events and should not pay
+for defining them.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,6 @@ from typing import Any
 
 import click
 
-from mldata.events import (
-    Event,
-    PartFinished,
-    TargetFailed,
-    TargetFinished,
-    TargetSkipped,
-    TargetStarted,
-    TargetUpToDate,
-    WaitingForBuild,
-    WorkerPhase,
-)
 from mldata.plan import Action, Plan
 
 
@@ -67,7 +60,10 @@ class LineReporter:
     def __init__(self, *, quiet: bool = False) -> None:
         self.quiet = quiet
 
-    def emit(self, event: Event) -> None:
+    def emit(self, event: Any) -> None:
+        from mldata.events import (PartFinished, TargetFailed, TargetFinished, TargetSkipped, TargetStarted,
+                                   TargetUpToDate, WaitingForBuild)
+
         if isinstance(event, WaitingForBuild):
             click.echo(f"waiting for another mldata build of this project to finish ({event.holder})...", err=True)
             return
@@ -169,7 +165,10 @@ class RichReporter:
             self.live = Live(self._render(), console=self.console, refresh_per_second=8, transient=True)
             self.live.start()
 
-    def emit(self, event: Event) -> None:
+    def emit(self, event: Any) -> None:
+        from mldata.events import (PartFinished, TargetFailed, TargetFinished, TargetSkipped, TargetStarted,
+                                   TargetUpToDate, WaitingForBuild, WorkerPhase)
+
         if isinstance(event, WaitingForBuild):
             self.console.print(f"[yellow]waiting for another mldata build of this project ({event.holder})...")
             return

@@ -32,26 +32,34 @@ def _import_distributed() -> Any:
     return distributed
 
 
-def _probe(quiet: bool) -> str:
+def _probe(local: bool) -> str:
     """Runs on each worker at start: proves mldata is importable there and says which version.
 
-    ``quiet`` (a local cluster, whose workers share our stderr): a failing task is reported by
-    mldata's own summary, so dask's "Compute Failed" log of it is dropped.
+    ``local``: the worker belongs to our own local cluster. Then Ctrl+C, which reaches the whole
+    process group, is left to the build process (it cancels the work and closes the cluster, as
+    it stops a process pool); and since these workers share its stderr, dask's logs of a failing
+    or cancelled task are dropped (mldata reports those itself).
     """
     import logging
+    import signal
 
     import mldata
 
-    if quiet:
-        log = logging.getLogger("distributed.worker")
-        if not any(isinstance(f, _DropTaskFailures) for f in log.filters):
-            log.addFilter(_DropTaskFailures())
+    if local:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for name in ("distributed.worker", "distributed.worker.state_machine"):
+            log = logging.getLogger(name)
+            if not any(isinstance(f, _DropTaskNoise) for f in log.filters):
+                log.addFilter(_DropTaskNoise())
     return mldata.__version__
 
 
-class _DropTaskFailures:
+class _DropTaskNoise:
+    """A logging filter: drops dask's reports of tasks that failed or were cancelled."""
+
     def filter(self, record: Any) -> bool:
-        return not str(record.msg).startswith("Compute Failed")
+        message = str(record.msg)
+        return not (message.startswith("Compute Failed") or message.startswith("Async instruction for"))
 
 
 class DaskExecutor:
@@ -59,7 +67,13 @@ class DaskExecutor:
 
     With ``address``, connect to a running scheduler (the cluster is left running at shutdown);
     without one, start a cluster of ``workers`` single-threaded worker processes on loopback
-    and close it at shutdown.
+    and close it at shutdown. On an existing cluster, how many tasks run at once is up to the
+    cluster (its worker threads); ``workers`` is then only what this object reports.
+
+    Cancelling a future releases its dask task: one that has not started never runs; one that
+    is already running cannot be interrupted by dask, so it runs to its end and its result is
+    dropped (outputs are written atomically: no half-written file). ``shutdown(cancel=True)``
+    of a local cluster stops its workers, running tasks included.
     """
 
     def __init__(self, address: str | None, workers: int) -> None:
@@ -83,6 +97,9 @@ class DaskExecutor:
                 self._cluster = distributed.LocalCluster(
                     n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None,
                     host="127.0.0.1",
+                    # the scheduler's small HTTP server (health, metrics) runs even without a
+                    # dashboard: on a free loopback port, not on 8787 (maybe taken, then warned about)
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                 )
                 self._client = distributed.Client(self._cluster, set_as_default=False)
             self._check_workers()
@@ -116,14 +133,14 @@ class DaskExecutor:
     # --- the protocol -------------------------------------------------------------------------------
 
     def submit(self, fn: Callable[[Any], Any], task: Any) -> "Future[Any]":
+        # a unique key: equal tasks (a forced rebuild) must run again, not share a result; the
+        # target's name shows in the dashboard and the worker logs
         target = getattr(task, "target", None)
-        key = f"mldata-{fn.__name__}-{target}-{uuid.uuid4().hex}" if target else f"mldata-{fn.__name__}-{uuid.uuid4().hex}"
+        key = "-".join(["mldata", fn.__name__, *([str(target)] if target else []), uuid.uuid4().hex])
         future: Future[Any] = Future()
         dask_future = self._client.submit(fn, task, key=key, pure=False)
         with self._lock:
             self._pending[future] = dask_future
-        # order matters: the cancel hook first, so a future cancelled before the task finishes
-        # always cancels the dask task
         future.add_done_callback(self._forward_cancel)
         dask_future.add_done_callback(lambda df: self._deliver(future, df))
         return future
@@ -132,13 +149,7 @@ class DaskExecutor:
         """Wait for outstanding tasks (or cancel them), then disconnect; a local cluster is closed."""
         with self._lock:
             pending = list(self._pending)
-            if cancel:  # one message to the scheduler for all of them
-                dask_futures = [self._pending.pop(f) for f in pending]
         if cancel:
-            try:
-                self._client.cancel(dask_futures)
-            except Exception:  # the client is closing: the tasks go with it
-                pass
             for future in pending:
                 future.cancel()
         else:
@@ -167,13 +178,16 @@ class DaskExecutor:
     def _forward_cancel(self, future: "Future[Any]") -> None:
         if not future.cancelled():
             return
+        # what an executor does when it reaches a cancelled item: wake up `wait()`ers, which
+        # count a cancelled future as done only once it is notified
+        future.set_running_or_notify_cancel()
         with self._lock:
             dask_future = self._pending.pop(future, None)
-        if dask_future is not None and not dask_future.done():
-            try:
-                dask_future.cancel()
-            except Exception:  # the client is closing: the task goes with it
-                pass
+        if dask_future is not None:
+            # Releasing the only reference cancels the task: queued, it never runs; running, its
+            # result is dropped. (``dask_future.cancel()`` would not do: it is a separate request
+            # that can overtake the submission, and then the task runs anyway.)
+            dask_future.release()
 
     def _close(self) -> None:
         client = getattr(self, "_client", None)

@@ -26,7 +26,7 @@ from mldata.steps.expr import (
     parse_expression,
 )
 from mldata.steps.types import _spec as _type_spec
-from mldata.steps.types import parse_type
+from mldata.steps.types import arrow_scalar, parse_type
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pyarrow as pa
@@ -211,11 +211,11 @@ def fill_null(batch: Data, mapping: dict[str, Any]) -> Data:
         index = batch.schema.get_field_index(name)
         column = batch.column(index)
         if pa.types.is_null(column.type):  # an all-null column takes the value's own type
-            filled = pa.repeat(pa.scalar(value), batch.num_rows)
+            filled = pa.repeat(arrow_scalar(value), batch.num_rows)
         else:
             value_type = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
             try:
-                fill = pa.scalar(value).cast(value_type)
+                fill = arrow_scalar(value).cast(value_type)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
                 raise StepError(
                     f"in step `fill_null`: the value {value!r} for column {name!r} "
@@ -246,7 +246,7 @@ def _key_column(table: "pa.Table", name: str, step: str) -> Any:
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
     if step == "dedupe" and pa.types.is_floating(column.type):
-        column = pc.add(column, pa.scalar(0.0, column.type))  # -0.0 + 0.0 == +0.0
+        column = pc.add(column, arrow_scalar(0.0).cast(column.type))  # -0.0 + 0.0 == +0.0
     return column
 
 

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Union
 
 from mldata.errors import ExpressionError, StepError
+from mldata.steps.types import arrow_array, arrow_scalar
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pyarrow as pa
@@ -874,12 +875,12 @@ class _Lowering:
             if scalar is None:
                 if len(_SCALARS) >= _MEMO_LIMIT:
                     _SCALARS.clear()
-                scalar = _SCALARS[key] = pa.scalar(value, _literal_type(pa, value))
+                scalar = _SCALARS[key] = arrow_scalar(value, _literal_type(pa, value))
             return self.scalar(scalar)
         if value is None:
-            return self.scalar(pa.scalar(None, to))
+            return self.scalar(arrow_scalar(None, to))
         try:
-            return self.scalar(pa.scalar(value).cast(to))
+            return self.scalar(arrow_scalar(value).cast(to))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             raise StepError(
                 f"in expression `{format_expression(self.root)}`: {value!r} cannot be read as {to}: {exc}",
@@ -893,11 +894,11 @@ class _Lowering:
         tz = getattr(to, "tz", None)
         if tz:
             try:  # text with an offset ('...+01:00', '...Z') casts as it is
-                return self.scalar(pa.scalar(value).cast(to))
+                return self.scalar(arrow_scalar(value).cast(to))
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 pass
             try:  # text without an offset is a local time in the column's zone
-                naive = pa.scalar(value).cast(pa.timestamp(to.unit))
+                naive = arrow_scalar(value).cast(pa.timestamp(to.unit))
                 return self.scalar(self.pc.assume_timezone(naive, timezone=tz))
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 pass
@@ -965,7 +966,7 @@ class _Lowering:
     def in_list(self, node: InList) -> Any:
         pa = self.pa
         kind = _literal_kind(node.values[0].value)
-        value_set = _memo(node, "value_set", lambda: pa.array([v.value for v in node.values]))
+        value_set = _memo(node, "value_set", lambda: arrow_array([v.value for v in node.values]))
         t = self.value_type(node.operand)
         if t is not None and not pa.types.is_null(t):
             if _is_temporal(pa, t) and kind == "string":

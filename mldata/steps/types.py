@@ -19,7 +19,7 @@ Accepted names (case-insensitive, except time-zone names)::
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mldata.errors import ExpressionError
 
@@ -151,3 +151,76 @@ def parse_type(name: str) -> "pa.DataType":
     if simple in factories:
         return factories[simple]()
     return getattr(pa, simple)()  # int8..uint64, float32, float64
+
+
+# --------------------------------------------------------------------------------------------
+# Python values to Arrow without pandas
+# --------------------------------------------------------------------------------------------
+# pyarrow imports pandas (about 0.4 s) the first time it converts any Python value (pa.scalar,
+# pa.array, a Python number passed to a compute function). Expression literals are the only
+# Python values on mldata's hot path, so they are built from raw buffers instead.
+
+
+def arrow_array(values: list[Any], arrow_type: "pa.DataType | None" = None) -> "pa.Array":
+    """An Arrow array of plain Python values (None, bool, int, float, str), without pandas.
+
+    ``type`` defaults to the type of the first non-null value (null if all are None). Other
+    values fall back to ``pa.array``.
+    """
+    import struct
+
+    import pyarrow as pa
+
+    present = [v for v in values if v is not None]
+    if arrow_type is None:
+        arrow_type = _python_type(pa, present[0]) if present else pa.null()
+    n = len(values)
+    if pa.types.is_null(arrow_type):
+        return pa.nulls(n)
+    kinds = {type(v) for v in present}
+    validity = None
+    if len(present) < n:
+        bits = bytearray((n + 7) // 8)
+        for i, v in enumerate(values):
+            if v is not None:
+                bits[i // 8] |= 1 << (i % 8)
+        validity = pa.py_buffer(bytes(bits))
+    if pa.types.is_boolean(arrow_type) and kinds <= {bool}:
+        data = bytearray((n + 7) // 8)
+        for i, v in enumerate(values):
+            if v:
+                data[i // 8] |= 1 << (i % 8)
+        return pa.Array.from_buffers(arrow_type, n, [validity, pa.py_buffer(bytes(data))])
+    if arrow_type == pa.int64() and kinds <= {int} and all(-(2**63) <= v < 2**63 for v in present):
+        data = struct.pack(f"<{n}q", *[v if v is not None else 0 for v in values])
+        return pa.Array.from_buffers(arrow_type, n, [validity, pa.py_buffer(data)])
+    if arrow_type == pa.float64() and kinds <= {int, float}:
+        data = struct.pack(f"<{n}d", *[float(v) if v is not None else 0.0 for v in values])
+        return pa.Array.from_buffers(arrow_type, n, [validity, pa.py_buffer(data)])
+    if arrow_type == pa.string() and kinds <= {str}:
+        encoded = [v.encode("utf-8") if v is not None else b"" for v in values]
+        offsets = [0]
+        for e in encoded:
+            offsets.append(offsets[-1] + len(e))
+        if offsets[-1] < 2**31:
+            return pa.Array.from_buffers(
+                arrow_type, n, [validity, pa.py_buffer(struct.pack(f"<{n + 1}i", *offsets)), pa.py_buffer(b"".join(encoded))]
+            )
+    return pa.array(values, arrow_type)
+
+
+def arrow_scalar(value: Any, arrow_type: "pa.DataType | None" = None) -> "pa.Scalar":
+    """An Arrow scalar of a plain Python value, without importing pandas (see arrow_array)."""
+    return arrow_array([value], arrow_type)[0]
+
+
+def _python_type(pa: Any, value: Any) -> "pa.DataType":
+    if isinstance(value, bool):
+        return pa.bool_()
+    if isinstance(value, int):
+        return pa.int64()
+    if isinstance(value, float):
+        return pa.float64()
+    if isinstance(value, str):
+        return pa.string()
+    return pa.scalar(value).type
