@@ -62,7 +62,8 @@ class MakeOptions:
     force: bool = False
     compression: Compression | None = None
     jobs: int | None = None  # None: the project's `workers`, else one per CPU
-    executor: str = "process"
+    executor: str = "process"  # "process", "inline" or "dask"
+    address: str | None = None  # executor "dask": a running scheduler, tcp://HOST:8786 (None: a local cluster)
     keep_going: bool = True
     rebuild_lock: bool = False
     wait: bool = True  # wait for another build of the project to finish (else BusyError)
@@ -130,9 +131,10 @@ def _executor(project: Project, options: MakeOptions, first: Plan):
     work = sum(
         (len(d.parts_to_build) or 1) for d in first.decisions if d.action in (Action.BUILD, Action.PARTIAL)
     ) + sum(1 for d in first.decisions if d.action is Action.PENDING)
-    # A process pool costs each worker a pyarrow import; one small task is faster inline.
-    kind = options.executor if work > 1 else "inline"
-    return make_executor(kind, min(jobs, max(work, 1)))
+    # A process pool costs each worker a pyarrow import; one small task is faster inline. But a
+    # cluster named by --address is where the user wants the work done, even a single task.
+    kind = options.executor if work > 1 or options.address else "inline"
+    return make_executor(kind, min(jobs, max(work, 1)), address=options.address)
 
 
 def clean(project: Project, *, outputs: bool = True, cache: bool = False) -> list[str]:

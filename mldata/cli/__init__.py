@@ -22,7 +22,8 @@ EXAMPLES = {
     "make": "mldata make                      # build everything that is stale\n"
     "mldata make flights_clean        # one target (and what it needs)\n"
     "mldata make --force -j 4         # rebuild all, 4 workers\n"
-    "mldata make --compression zstd:9 # this run writes zstd level 9",
+    "mldata make --compression zstd:9 # this run writes zstd level 9\n"
+    "mldata make --executor dask --address tcp://HOST:8786  # on a Dask cluster",
     "plan": "mldata plan          # what make would do, and why\nmldata plan --json   # the same as data",
     "status": "mldata status            # up to date or stale, per target\nmldata status --check    # exit 1 when anything is stale (CI)",
 }
@@ -164,8 +165,10 @@ def status(ctx: click.Context, targets: tuple[str, ...], check: bool, as_json: b
 @click.option("--compression", metavar="CODEC[:LEVEL]", help="Compression for this run, e.g. zstd:9, gzip, none.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), envvar="MLDATA_WORKERS", show_envvar=True,
               help="Worker processes (default: the `workers` setting, else one per CPU).")
-@click.option("--executor", type=click.Choice(["process", "inline"]), default="process", show_default=True,
-              help="Where tasks run.")
+@click.option("--executor", type=click.Choice(["process", "inline", "dask"]), default="process", show_default=True,
+              help="Where tasks run (dask: see --address and docs/dask.md).")
+@click.option("--address", metavar="tcp://HOST:PORT",
+              help="With --executor dask: the scheduler of a running Dask cluster (default: start a local one).")
 @click.option("-x", "--fail-fast", is_flag=True, help="Stop at the first failing target.")
 @click.option("--rebuild-lock", is_flag=True, help="Ignore mldata.lock and rewrite it (reusing cached parts).")
 @click.option("--no-wait", is_flag=True, help="Fail at once if another build of this project is running.")
@@ -174,8 +177,8 @@ def status(ctx: click.Context, targets: tuple[str, ...], check: bool, as_json: b
 @_project_dir_option
 @click.pass_context
 def make(ctx: click.Context, targets: tuple[str, ...], dry_run: bool, force: bool, compression: str | None,
-         jobs: int | None, executor: str, fail_fast: bool, rebuild_lock: bool, no_wait: bool, quiet: bool,
-         as_json: bool, directory: Path | None) -> None:
+         jobs: int | None, executor: str, address: str | None, fail_fast: bool, rebuild_lock: bool, no_wait: bool,
+         quiet: bool, as_json: bool, directory: Path | None) -> None:
     """Build the selected targets (default: all), rebuilding only what changed."""
     from mldata import api
     from mldata.cli.render import LineReporter, RichReporter, print_plan, print_result
@@ -190,7 +193,9 @@ def make(ctx: click.Context, targets: tuple[str, ...], dry_run: bool, force: boo
         else:
             print_plan(result)
         return
-    options = api.MakeOptions(force=force, compression=comp, jobs=jobs, executor=executor,
+    if address and executor != "dask":
+        raise UsageError(f"--address is for the dask executor, not {executor}", hint="add --executor dask")
+    options = api.MakeOptions(force=force, compression=comp, jobs=jobs, executor=executor, address=address,
                               keep_going=not fail_fast, rebuild_lock=rebuild_lock, wait=not no_wait)
     fancy = sys.stdout.isatty() and not (quiet or as_json)
     reporter = RichReporter() if fancy else LineReporter(quiet=quiet or as_json)

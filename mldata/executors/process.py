@@ -64,7 +64,7 @@ class ProcessExecutor:
             return
         # ProcessPoolExecutor cannot interrupt running tasks; terminate its processes (the
         # private ``_processes`` map is the only handle on them).
-        processes = list(getattr(self._pool, "_processes", {}).values())
+        processes = list((getattr(self._pool, "_processes", None) or {}).values())
         self._pool.shutdown(wait=False, cancel_futures=True)
         for proc in processes:
             proc.terminate()
