@@ -109,7 +109,7 @@ def _make_locked(project: Project, selected: list[str], options: MakeOptions, re
 
     sweep_temporary(project.root, [project.spec.targets[n].output for n in selected])
 
-    executor = _executor(project, options, first)
+    executor = _executor(project, options, first, reporter)
     try:
         result = run(project.spec, project.graph, selected, scanner, lock, first, states, executor, reporter,
                      RunOptions(force=options.force, keep_going=options.keep_going))
@@ -124,7 +124,7 @@ def _make_locked(project: Project, selected: list[str], options: MakeOptions, re
     return result
 
 
-def _executor(project: Project, options: MakeOptions, first: Plan):
+def _executor(project: Project, options: MakeOptions, first: Plan, reporter: "Reporter"):
     from mldata.executors import make_executor
 
     jobs = options.jobs or project.spec.defaults.workers or os.cpu_count() or 1
@@ -134,7 +134,7 @@ def _executor(project: Project, options: MakeOptions, first: Plan):
     # A process pool costs each worker a pyarrow import; one small task is faster inline. But a
     # cluster named by --address is where the user wants the work done, even a single task.
     kind = options.executor if work > 1 or options.address else "inline"
-    return make_executor(kind, min(jobs, max(work, 1)), address=options.address)
+    return make_executor(kind, min(jobs, max(work, 1)), address=options.address, on_event=reporter.emit)
 
 
 def clean(project: Project, *, outputs: bool = True, cache: bool = False) -> list[str]:

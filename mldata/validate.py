@@ -246,6 +246,7 @@ def _check_column(name: Any, spec: Any, names: frozenset[str], where: _Where, pa
         _check_checks(spec["checks"], names, where, (*path, "checks"), f"column {name!r}")
     if "nullable" in spec and not isinstance(spec["nullable"], bool):
         raise ConfigError(f"column {name!r}: nullable must be true or false, not {spec['nullable']!r}",
+                          hint="write `nullable: true` to allow nulls (pandera's default is false)",
                           location=where(*path, "nullable"))
     return spec
 
@@ -537,7 +538,7 @@ class _Collector:
         cases = err.failure_cases
         reason = getattr(err.reason_code, "name", str(err.reason_code))
         if isinstance(err.schema, DataFrameSchema):
-            column = str(cases) if reason == "COLUMN_NOT_IN_DATAFRAME" else None
+            column = str(cases) if reason in ("COLUMN_NOT_IN_DATAFRAME", "COLUMN_NOT_IN_SCHEMA") else None
         else:
             column = getattr(err.schema, "name", None)
         item = self.items.get((column, check))
@@ -549,6 +550,9 @@ class _Collector:
             item["detail"] = (f"column {column!r} is not in the table"
                               f"{_suggest(str(column), self.table_columns)}; its columns: "
                               f"{', '.join(self.table_columns)}")
+            return
+        if reason == "COLUMN_NOT_IN_SCHEMA":
+            item["detail"] = f"column {column!r} is not in the schema, which is strict"
             return
         if not frame or reason in ("WRONG_DATATYPE", "CHECK_ERROR"):
             item["detail"] = item["detail"] or _first_line(err)

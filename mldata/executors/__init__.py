@@ -20,9 +20,14 @@ class Executor(Protocol):
     def shutdown(self, *, cancel: bool = False) -> None: ...
 
 
-def make_executor(kind: str, workers: int, address: str | None = None) -> Executor:
+def make_executor(kind: str, workers: int, address: str | None = None,
+                  on_event: Callable[[Any], None] | None = None) -> Executor:
     """An executor by name: "inline", "process" or "dask" (``address``: a running dask scheduler,
-    e.g. tcp://HOST:8786; without one, a local dask cluster of ``workers`` processes)."""
+    e.g. tcp://HOST:8786; without one, a local dask cluster of ``workers`` processes).
+
+    ``on_event`` receives the progress events tasks send while they run (WorkerPhase), in the
+    calling process; the dask backend does not forward them.
+    """
     if kind == "dask":
         from mldata.executors.dask import DaskExecutor
 
@@ -30,11 +35,11 @@ def make_executor(kind: str, workers: int, address: str | None = None) -> Execut
     if kind == "inline" or (kind == "process" and workers <= 1):
         from mldata.executors.inline import InlineExecutor
 
-        return InlineExecutor()
+        return InlineExecutor(on_event)
     if kind == "process":
         from mldata.executors.process import ProcessExecutor
 
-        return ProcessExecutor(workers)
+        return ProcessExecutor(workers, on_event)
     from mldata.errors import UsageError
 
     raise UsageError(f"unknown executor {kind!r}", hint="use inline, process or dask")

@@ -9,6 +9,11 @@ from typing import Any, Callable
 class InlineExecutor:
     workers = 1
 
+    def __init__(self, on_event: Callable[[Any], None] | None = None) -> None:
+        from mldata.build import set_progress_sink
+
+        set_progress_sink(on_event)
+
     def submit(self, fn: Callable[[Any], Any], task: Any) -> "Future[Any]":
         future: Future[Any] = Future()
         try:
@@ -20,4 +25,6 @@ class InlineExecutor:
         return future
 
     def shutdown(self, *, cancel: bool = False) -> None:
-        return None
+        from mldata.build import set_progress_sink
+
+        set_progress_sink(None)

@@ -346,7 +346,7 @@ class Backend:
     new_executor: Callable[[], Executor]
     used: int = 0
 
-    def __call__(self, kind: str, workers: int, address: str | None = None) -> Executor:
+    def __call__(self, kind: str, workers: int, address: str | None = None, on_event: Any = None) -> Executor:
         self.used += 1
         return self.new_executor()
 

@@ -307,3 +307,33 @@ def test_clean_removes_outputs_and_the_next_make_restores_them_from_cache(basic:
     assert basic.lock_text() == lock
     basic.run("clean", "--cache")
     assert not (basic.root / ".mldata/cache").exists()
+
+
+def test_given_the_process_executor_worker_phases_reach_the_reporter(basic: ProjectDir) -> None:
+    from mldata import api
+    from mldata.events import ListReporter, WorkerPhase
+
+    reporter = ListReporter()
+    api.make(api.open_project(basic.root), [], api.MakeOptions(executor="process", jobs=2), reporter)
+    phases = [e for e in reporter.events if isinstance(e, WorkerPhase)]
+    assert {"reading", "hashing", "done", "linking", "reading_parts", "transforming", "writing"} <= {e.phase for e in phases}
+    assert all(e.worker != os.getpid() for e in phases)
+    assert {e.unit for e in phases if e.phase == "reading" and e.target == "clean"} == {
+        "data/part0.csv", "data/part1.csv", "data/part2.csv"}
+
+
+def test_the_live_display_renders_progress_and_failures(basic: ProjectDir) -> None:
+    from rich.console import Console
+
+    from mldata import api
+    from mldata.cli.render import RichReporter
+
+    reporter = RichReporter()
+    reporter.console = Console(record=True, width=100, force_terminal=True)
+    reporter.bytes.console = reporter.parts.console = reporter.console
+    basic.config(BASIC_CONFIG.replace('"value is not null"', '"nope > 1"').replace("  top:", "  other:\n    from: raw\n  top:"))
+    api.make(api.open_project(basic.root), [], api.MakeOptions(executor="inline"), reporter)
+    reporter.close()
+    text = reporter.console.export_text()
+    assert "FAILED clean" in text and "nope" in text
+    assert "built other" in text
