@@ -373,9 +373,10 @@ class ValidationReport:
         return "\n".join(lines)
 
 
-def raise_if_failed(report: ValidationReport, target: str) -> None:
+def raise_if_failed(report: ValidationReport, target: str, *, schema: str | None = None) -> None:
     """Raise the :class:`BuildError` a failing target reports (exit status 1); the error carries
-    the report as ``.report`` (JSON-ready) for ``--json`` output."""
+    the report as ``.report`` (JSON-ready) for ``--json`` output. ``schema`` names the schema file
+    in the hint."""
     if report.ok:
         return
     text = report.message()
@@ -384,7 +385,7 @@ def raise_if_failed(report: ValidationReport, target: str) -> None:
     err = BuildError(
         text,
         hint=(f"fix the data or the steps that produce it, or relax the schema"
-              f"{f' ({report.source})' if report.source and report.source != target else ''}; "
+              f"{f' ({schema})' if schema else ''}; "
               f"the previous outputs and lock entry of {target} are kept. "
               f"`mldata schema infer {target}` shows a schema that fits the data as it is now."),
     )

@@ -134,12 +134,12 @@ class RichReporter:
     """Live progress on a terminal: an overall bar (parts, bytes, MB/s, ETA) and each worker's
     current operation. Failures are printed above the live display as they happen."""
 
-    def __init__(self) -> None:
+    def __init__(self, console: Any = None) -> None:
         from rich.console import Console
         from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn,
                                    TimeRemainingColumn, TransferSpeedColumn)
 
-        self.console = Console(stderr=False)
+        self.console = console or Console(stderr=False)
         self.bytes = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
             TimeRemainingColumn(), console=self.console, transient=True,

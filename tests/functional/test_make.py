@@ -328,9 +328,7 @@ def test_the_live_display_renders_progress_and_failures(basic: ProjectDir) -> No
     from mldata import api
     from mldata.cli.render import RichReporter
 
-    reporter = RichReporter()
-    reporter.console = Console(record=True, width=100, force_terminal=True)
-    reporter.bytes.console = reporter.parts.console = reporter.console
+    reporter = RichReporter(Console(record=True, width=100, force_terminal=True))
     basic.config(BASIC_CONFIG.replace('"value is not null"', '"nope > 1"').replace("  top:", "  other:\n    from: raw\n  top:"))
     api.make(api.open_project(basic.root), [], api.MakeOptions(executor="inline"), reporter)
     reporter.close()

@@ -325,10 +325,11 @@ def test_reports_should_serialize_and_raise_a_picklable_build_error():
     json.dumps(data)
     assert pickle.loads(pickle.dumps(report)) == report
     with pytest.raises(BuildError) as info:
-        raise_if_failed(report, "penguins_clean")
+        raise_if_failed(report, "penguins_clean", schema="schemas/penguins_clean.yaml")
     err = info.value
     assert err.exit_status == 1 and err.code == "validation"
     assert err.message == report.message()
+    assert "relax the schema (schemas/penguins_clean.yaml)" in err.hint
     assert "previous outputs" in err.hint and "mldata schema infer penguins_clean" in err.hint
     again = pickle.loads(pickle.dumps(err))
     assert again.report == data and again.message == err.message and again.code == "validation"
