@@ -89,7 +89,12 @@ def make(project: Project, targets: list[str] | tuple[str, ...] = (), options: M
 
 
 def _make_locked(project: Project, selected: list[str], options: MakeOptions, reporter: "Reporter") -> BuildResult:
-    statcache = StatCache(project.root / STATCACHE_FILE)
+    def hashing(path: str, size: int) -> None:
+        from mldata.events import HashingFile
+
+        reporter.emit(HashingFile(os.path.relpath(path, project.root), size))
+
+    statcache = StatCache(project.root / STATCACHE_FILE, on_hash=hashing)
     scanner = Scanner(project.spec, statcache, compression=options.compression)
     lock = Lock() if options.rebuild_lock else lockfile.read(project.root)
     if options.rebuild_lock:

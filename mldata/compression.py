@@ -247,6 +247,8 @@ def read_for_bench(path: str | Path) -> "pa.Table":
         return FORMAT_EXTENSIONS.get(Path(name).suffix)
 
     p = Path(path)
+    if not p.exists():
+        raise UsageError(f"{path}: no such file or folder")
     if p.is_dir():
         files = sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith((".", "_")) and fmt_of(f))
         if not files:

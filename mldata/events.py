@@ -77,6 +77,14 @@ class WorkerPhase(Event):
 
 
 @dataclass(frozen=True)
+class HashingFile(Event):
+    """A large file is being hashed (it changed since it was last hashed)."""
+
+    path: str
+    bytes: int
+
+
+@dataclass(frozen=True)
 class WaitingForBuild(Event):
     """Another mldata build holds the project; this one waits for it."""
 

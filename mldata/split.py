@@ -18,8 +18,8 @@ the order of the splits or the key columns re-deals everything.
 
 **Without a key** the rows are dealt by a seeded permutation of row order
 (``numpy.random.default_rng(seed).permutation``), cut at exact counts (largest remainder). The
-same table and seed give the same split, but adding, removing or reordering rows moves rows:
-the result is reported with ``stable=False`` so the caller can warn.
+same table and seed give the same split (with the same NumPy version), but adding, removing or
+reordering rows moves rows: the result is reported with ``stable=False`` so the caller can warn.
 
 ``stratify`` and what it guarantees
 ===================================
@@ -41,9 +41,10 @@ w_1..w_m, let n_eff = (sum w)^2 / sum w^2 (Kish's effective sample size; the num
 when keys are unique). Modelling the hash as a random function of the key (which is what the
 seed is for), the label's row share of split s has mean exactly r_s and standard deviation
 sigma = sqrt(r_s (1 - r_s) / n_eff). The tolerance per label and split is
-``STRATIFY_Z * sigma + 1/rows`` (4 standard deviations plus one row of rounding); a cell outside
-it happens with probability about 6e-5 per cell, so it is reported as a warning (the data is
-unusual, e.g. a handful of very large groups, not noise). Every label's counts, shares and
+``STRATIFY_Z * sigma + 1/rows`` (4 standard deviations plus one row of rounding); by the normal
+approximation a label and split fall outside it with probability about 6e-5, so that is
+reported as a warning (:attr:`SplitResult.warnings`): the data is unusual (keys that are few,
+very unequal in size, or correlated with the hash), not merely noisy. Every label's counts, shares and
 tolerances are in :attr:`SplitResult.strata`. The overall split shares carry the same kind of
 noise with n_eff over the whole table.
 
@@ -99,8 +100,8 @@ A row's hash over key columns c_1..c_k (in the declared order) with seed s is::
     state = mix(s ^ 0x5851F42D4C957F2D); for each c_i: state = mix(state ^ h(c_i))
     u = (state >> 11) / 2**53           # in [0, 1), exactly representable
 
-and the row goes to split i where i is the number of cumulative ratios (declared order, the
-last one excluded) that are <= u. Distinct integers of one column always get distinct hashes
+and the row goes to split i where i is the number of cumulative ratios (float64 sums in the
+declared order, the last one excluded) that are <= u. Distinct integers of one column always get distinct hashes
 (``mix`` is a bijection); other collisions have probability about 2**-64. Bump
 :data:`SPLIT_HASH_VERSION` (which fingerprints include) if any of this ever changes.
 """

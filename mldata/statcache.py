@@ -12,6 +12,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Callable
 
 from mldata.fingerprint import file_digest
 
@@ -22,8 +23,13 @@ _FORMAT = 1
 class StatCache:
     """Maps absolute paths to their last known (size, mtime_ns, inode, digest)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, on_hash: Callable[[str, int], None] | None = None,
+                 report_min_bytes: int = 64 << 20) -> None:
+        """``on_hash(path, size)`` is called before hashing a file of at least ``report_min_bytes``
+        (so a long hash of a large source can be shown as progress)."""
         self.path = path
+        self.on_hash = on_hash
+        self.report_min_bytes = report_min_bytes
         self._entries: dict[str, list] = {}
         self._dirty = False
         try:
@@ -42,6 +48,8 @@ class StatCache:
         entry = self._entries.get(key)
         if entry is not None and entry[0] == st.st_size and entry[1] == st.st_mtime_ns and entry[2] == st.st_ino:
             return entry[3]
+        if self.on_hash is not None and st.st_size >= self.report_min_bytes:
+            self.on_hash(key, st.st_size)
         digest = file_digest(key)
         self.hashed_bytes += st.st_size
         self.hashed_files += 1

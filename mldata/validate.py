@@ -352,10 +352,13 @@ class ValidationReport:
         who = self.source or "table"
         if self.ok:
             return f"{who}: {self.rows} rows valid"
-        columns = {f.column for f in self.failures}
+        columns = {f.column for f in self.failures if f.column is not None}
         n, c = len(self.failures), len(columns)
+        where = f"{c} column{'s' if c != 1 else ''}" if columns else ""
+        if any(f.column is None for f in self.failures):
+            where = f"{where} and the table" if where else "the table"
         lines = [f"{who}: validation failed: {n} check{'s' if n != 1 else ''} failed on "
-                 f"{c} column{'s' if c != 1 else ''} ({self.rows} rows checked)"]
+                 f"{where} ({self.rows} rows checked)"]
         for f in self.failures:
             head = f"  {f.column if f.column is not None else '(table)'}: {f.check}"
             if f.count:
@@ -1008,7 +1011,7 @@ def infer_schema(table: "pa.Table", *, max_categories: int = 20) -> str:
             if isinstance(lo, _dt.datetime) and isinstance(hi, _dt.datetime):
                 floor = lo.replace(microsecond=0)
                 ceil = hi if hi.microsecond == 0 else hi.replace(microsecond=0) + _dt.timedelta(seconds=1)
-                if ceil.year <= 9999:
+                if 1000 <= floor.year and ceil.year <= 9999:
                     checks["greater_than_or_equal_to"] = floor.strftime("%Y-%m-%d %H:%M:%S")
                     checks["less_than_or_equal_to"] = ceil.strftime("%Y-%m-%d %H:%M:%S")
         elif present and (_is_string_type(typ) or (pa.types.is_dictionary(typ) and _is_string_type(typ.value_type))):

@@ -276,8 +276,7 @@ class _Sink:
         self._gzip: Any = None
         self._arrow: Any = None
         self._frames: Any = None
-        self._pending: list[bytes] = []
-        self._pending_bytes = 0
+        self._pending = bytearray()
         if codec == "zstd" and (level is None or level == DEFAULT_LEVELS["zstd"]):
             # one frame, streamed by Arrow (which compresses at its default level only)
             self._raw: Any = pa.OSFile(str(path), "wb")
@@ -298,19 +297,17 @@ class _Sink:
         elif self._arrow is not None:
             self._arrow.write(data)
         elif self._frames is not None:
-            chunk = bytes(data)
-            self._pending.append(chunk)
-            self._pending_bytes += len(chunk)
-            if self._pending_bytes >= ZSTD_FRAME_BYTES:
-                self._flush_frame()
+            self._pending += data
+            while len(self._pending) >= ZSTD_FRAME_BYTES:  # frames of exactly ZSTD_FRAME_BYTES
+                self._raw.write(self._frames.compress(bytes(self._pending[:ZSTD_FRAME_BYTES]), asbytes=True))
+                del self._pending[:ZSTD_FRAME_BYTES]
         else:
             self._raw.write(data)
 
     def _flush_frame(self) -> None:
-        if self._pending_bytes:
-            block = b"".join(self._pending)
-            self._pending, self._pending_bytes = [], 0
-            self._raw.write(self._frames.compress(block, asbytes=True))
+        if self._pending:
+            self._raw.write(self._frames.compress(bytes(self._pending), asbytes=True))
+            self._pending = bytearray()
 
     def close(self, ok: bool = True) -> None:
         try:
@@ -462,7 +459,13 @@ def _json_values(col: "pa.Array") -> "pa.Array":
     return pc.fill_null(text, "null")
 
 
-_ESCAPES = [("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"), ("\b", "\\b"), ("\f", "\\f")]
+_ESCAPES = [
+    ("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"), ("\b", "\\b"), ("\f", "\\f"),
+    # valid raw in JSON, but line breaks to str.splitlines() and some line-oriented tools
+    ("\u0085", "\\u0085"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"),
+]
+#: RE2: any character that _json_strings must escape.
+_NEEDS_ESCAPE = r'["\\\x00-\x1f\x{85}\x{2028}\x{2029}]'
 
 
 def _json_strings(col: "pa.Array") -> "pa.Array":
@@ -471,7 +474,7 @@ def _json_strings(col: "pa.Array") -> "pa.Array":
     import pyarrow.compute as pc
 
     text = col
-    if not pc.any(pc.match_substring_regex(text, '["\\\\\\x00-\\x1f]')).as_py():
+    if not pc.any(pc.match_substring_regex(text, _NEEDS_ESCAPE)).as_py():
         return _quote(text)  # the usual case: nothing to escape
     for raw, escaped in _ESCAPES:
         text = pc.replace_substring(text, raw, escaped)

@@ -61,9 +61,13 @@ class LineReporter:
         self.quiet = quiet
 
     def emit(self, event: Any) -> None:
-        from mldata.events import (PartFinished, TargetFailed, TargetFinished, TargetSkipped, TargetStarted,
-                                   TargetUpToDate, WaitingForBuild)
+        from mldata.events import (HashingFile, PartFinished, TargetFailed, TargetFinished, TargetSkipped,
+                                   TargetStarted, TargetUpToDate, WaitingForBuild)
 
+        if isinstance(event, HashingFile):
+            if not self.quiet:
+                click.echo(f"hashing  {event.path} ({human_bytes(event.bytes)})")
+            return
         if isinstance(event, WaitingForBuild):
             click.echo(f"waiting for another mldata build of this project to finish ({event.holder})...", err=True)
             return
@@ -166,9 +170,12 @@ class RichReporter:
             self.live.start()
 
     def emit(self, event: Any) -> None:
-        from mldata.events import (PartFinished, TargetFailed, TargetFinished, TargetSkipped, TargetStarted,
-                                   TargetUpToDate, WaitingForBuild, WorkerPhase)
+        from mldata.events import (HashingFile, PartFinished, TargetFailed, TargetFinished, TargetSkipped,
+                                   TargetStarted, TargetUpToDate, WaitingForBuild, WorkerPhase)
 
+        if isinstance(event, HashingFile):
+            self.console.print(f"[dim]hashing {event.path} ({human_bytes(event.bytes)})...")
+            return
         if isinstance(event, WaitingForBuild):
             self.console.print(f"[yellow]waiting for another mldata build of this project ({event.holder})...")
             return

@@ -238,7 +238,9 @@ def test_a_table_wide_check_should_show_the_whole_failing_rows():
     [f] = validate_table(table, schema, source="t").failures
     assert f.column is None and f.check == "multiple_fields_uniqueness" and f.count == 2
     assert f.examples[0] == ("a=1, b='x'", "row 0")
-    assert "(table): multiple_fields_uniqueness: 2 rows" in validate_table(table, schema, source="t").message()
+    text = validate_table(table, schema, source="t").message()
+    assert text.startswith("t: validation failed: 1 check failed on the table (3 rows checked)")
+    assert "(table): multiple_fields_uniqueness: 2 rows" in text
 
 
 def test_only_the_schema_columns_should_be_converted_to_pandas(monkeypatch):

@@ -1,0 +1,77 @@
+"""The stat cache: hash once, trust (size, mtime, inode) afterwards, never trust a racy entry."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from mldata.fingerprint import file_digest
+from mldata.statcache import RACY_SECONDS, StatCache
+
+
+def _age(path: Path, seconds: float) -> None:
+    t = time.time() - seconds
+    os.utime(path, (t, t))
+
+
+def test_given_an_old_file_it_is_hashed_once_and_then_trusted(tmp_path: Path) -> None:
+    f = tmp_path / "a.csv"
+    f.write_text("x\n1\n")
+    _age(f, 60)
+    cache = StatCache(tmp_path / "cache.json")
+    assert cache.digest(f) == file_digest(f)
+    cache.save()
+    again = StatCache(tmp_path / "cache.json")
+    assert again.digest(f) == file_digest(f)
+    assert again.hashed_files == 0
+
+
+def test_given_a_racily_recent_file_it_is_rehashed_every_time(tmp_path: Path) -> None:
+    f = tmp_path / "a.csv"
+    f.write_text("x\n1\n")  # modified just now: within RACY_SECONDS
+    cache = StatCache(tmp_path / "cache.json")
+    cache.digest(f)
+    cache.save()
+    again = StatCache(tmp_path / "cache.json")
+    # same size, same mtime tick, new content: only rehashing can notice
+    st = f.stat()
+    f.write_text("x\n2\n")
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert again.digest(f) == file_digest(f)
+    assert again.hashed_files == 1
+    assert RACY_SECONDS >= 1
+
+
+def test_given_a_changed_stat_the_file_is_rehashed(tmp_path: Path) -> None:
+    f = tmp_path / "a.csv"
+    f.write_text("x\n1\n")
+    _age(f, 60)
+    cache = StatCache(tmp_path / "cache.json")
+    old = cache.digest(f)
+    f.write_text("x\n22\n")
+    _age(f, 30)
+    assert cache.digest(f) != old
+    assert cache.hashed_files == 2
+
+
+def test_given_a_large_file_hashing_reports_progress_and_windows_agree(tmp_path: Path, monkeypatch) -> None:
+    import blake3
+
+    import mldata.fingerprint as fp
+
+    monkeypatch.setattr(fp, "_MMAP_WINDOW", 1 << 16)  # force several windows
+    f = tmp_path / "big.bin"
+    f.write_bytes(os.urandom(300_000))
+    assert fp.file_digest(f) == blake3.blake3(f.read_bytes()).hexdigest()
+    seen: list[tuple[str, int]] = []
+    cache = StatCache(tmp_path / "cache.json", on_hash=lambda path, size: seen.append((path, size)), report_min_bytes=1)
+    cache.digest(f)
+    assert seen == [(str(f), 300_000)]
+
+
+def test_given_a_corrupt_cache_file_it_starts_empty(tmp_path: Path) -> None:
+    (tmp_path / "cache.json").write_text("{nope")
+    f = tmp_path / "a"
+    f.write_text("1")
+    assert StatCache(tmp_path / "cache.json").digest(f) == file_digest(f)
