@@ -67,6 +67,7 @@ class MakeOptions:
     keep_going: bool = True
     rebuild_lock: bool = False
     wait: bool = True  # wait for another build of the project to finish (else BusyError)
+    allow_breaking: bool = False  # build despite breaking schema changes (they are warned about)
 
 
 def make(project: Project, targets: list[str] | tuple[str, ...] = (), options: MakeOptions = MakeOptions(),
@@ -117,7 +118,8 @@ def _make_locked(project: Project, selected: list[str], options: MakeOptions, re
     executor = _executor(project, options, first, reporter)
     try:
         result = run(project.spec, project.graph, selected, scanner, lock, first, states, executor, reporter,
-                     RunOptions(force=options.force, keep_going=options.keep_going))
+                     RunOptions(force=options.force, keep_going=options.keep_going,
+                                allow_breaking=options.allow_breaking))
     finally:
         executor.shutdown()
         statcache.save()

@@ -93,6 +93,25 @@ class InputFile:
 
 
 @dataclass(frozen=True)
+class Validation:
+    """What a finishing task checks before it puts outputs in place (all optional)."""
+
+    target: str
+    schema_path: str | None = None  # absolute path of a pandera YAML schema
+    schema_inline: dict[str, Any] | None = None
+    schema_label: str | None = None  # for messages: the schema file as written in mldata.yaml
+    schema_digest: str = ""  # identifies the schema, for the per-part validation cache
+    checks: dict[str, Any] | None = None
+    old_columns: tuple[dict[str, Any], ...] | None = None  # the schema in the lock (None: first build)
+    on_breaking: str = "fail"
+    allow_breaking: bool = False
+
+    @property
+    def has_schema(self) -> bool:
+        return self.schema_path is not None or self.schema_inline is not None
+
+
+@dataclass(frozen=True)
 class TargetTask:
     """Finish a target: link its parts, or run its global steps / python function, and write it.
 
@@ -113,6 +132,7 @@ class TargetTask:
     params: dict[str, Any] | None = None
     inputs: tuple[tuple[str, tuple[InputFile, ...]], ...] = ()  # ("whole"): input name -> files
     code_digests: dict[str, str] | None = None
+    validation: Validation | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +142,9 @@ class TargetResult:
     data_hash: str
     rows: int
     schema: list[dict[str, Any]]
+    schema_changes: tuple[str, ...] = ()  # human lines, when the columns changed
+    warnings: tuple[str, ...] = ()
+    checks: tuple[dict[str, Any], ...] = ()  # quality check results (CheckResult.to_json())
 
 
 # --------------------------------------------------------------------------------------------
@@ -343,6 +366,10 @@ def _link_parts(task: TargetTask) -> TargetResult:
     data_hashes: dict[str, str] = {}
     rows = 0
     cache_dir = root / ".mldata" / "cache" / "parts"
+    schema_now = _schema_json(unified) if unified is not None else (parts[0].schema if parts else [])
+    verdict = _Verdict()
+    if task.validation is not None:
+        verdict = _check_parts(task, parts, schema_now)
     for part in parts:
         source = Path(part.cache_file) if part.cache_file else out_dir / part.part_name
         rec = {"rows": part.rows, "bytes": part.bytes, "hash": part.file_hash, "data": part.data_hash, "input": part.unit}
@@ -356,8 +383,7 @@ def _link_parts(task: TargetTask) -> TargetResult:
         data_hashes[part.part_name] = rec["data"]
         rows += part.rows
     _remove_stale(out_dir, {p.part_name for p in parts})
-    schema = _schema_json(unified) if unified is not None else (parts[0].schema if parts else [])
-    return TargetResult(task.target, outputs, combine_digests(data_hashes), rows, schema)
+    return verdict.result(task.target, outputs, combine_digests(data_hashes), rows, schema_now)
 
 
 def _schema_json(schema: Any) -> list[dict[str, Any]]:
@@ -508,6 +534,10 @@ def _concat(tables: list[Any], target: str) -> Any:
 def _write_single(task: TargetTask, table: Any) -> TargetResult:
     from mldata import io
 
+    verdict = _Verdict()
+    if task.validation is not None:
+        verdict = _check_table(task.validation, table, io.schema_to_json(table.schema.remove_metadata()),
+                               source=task.target)
     root = Path(task.root)
     out_dir = root / task.out_dir
     name = "data.parquet"
@@ -518,8 +548,8 @@ def _write_single(task: TargetTask, table: Any) -> TargetResult:
     outputs = {rel: {"rows": written.rows, "bytes": written.bytes, "hash": written.file_hash, "data": written.data_hash}}
     from mldata.fingerprint import combine_digests
 
-    return TargetResult(task.target, outputs, combine_digests({name: written.data_hash}), written.rows,
-                        io.schema_to_json(written.schema))
+    return verdict.result(task.target, outputs, combine_digests({name: written.data_hash}), written.rows,
+                          io.schema_to_json(written.schema))
 
 
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
@@ -531,3 +561,131 @@ def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
 def _token() -> str:
     """A short random name component for temporary files."""
     return os.urandom(6).hex()
+
+
+# --------------------------------------------------------------------------------------------
+# validation: schema policy, pandera schema, quality checks (before outputs are put in place)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Verdict:
+    """What validation found that does not fail the target: schema change lines, warnings, checks."""
+
+    schema_changes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    checks: tuple[dict[str, Any], ...] = ()
+
+    def result(self, target: str, outputs: dict[str, dict[str, Any]], data_hash: str, rows: int,
+               schema: list[dict[str, Any]]) -> TargetResult:
+        return TargetResult(target, outputs, data_hash, rows, schema, self.schema_changes, self.warnings, self.checks)
+
+
+def _policy(v: Validation, columns: list[dict[str, Any]]) -> _Verdict:
+    """Compare the new columns with the lock's; a breaking change fails unless allowed."""
+    from mldata.schema import diff_schemas, enforce_policy
+
+    if v.old_columns is None:
+        return _Verdict()
+    diff = diff_schemas(list(v.old_columns), columns)
+    if not diff.changed:
+        return _Verdict()
+    outcome = enforce_policy(diff, v.target, on_breaking=v.on_breaking, allow_breaking=v.allow_breaking)
+    warnings = (f"breaking schema change allowed ({diff.summary()})",) if outcome == "warn" else ()
+    return _Verdict(schema_changes=tuple(diff.lines()), warnings=warnings)
+
+
+def _load_schema(v: Validation) -> Any:
+    from mldata.validate import load_schema
+
+    return load_schema(Path(v.schema_path) if v.schema_path else None, inline=v.schema_inline,
+                       label=v.schema_label)
+
+
+def _run_checks(v: Validation, table: Any) -> tuple[tuple[dict[str, Any], ...], tuple[str, ...]]:
+    from mldata.validate import run_checks
+
+    if not v.checks:
+        return (), ()
+    results = run_checks(table, v.checks)
+    failed = [r for r in results if r.level == "fail"]
+    if failed:
+        raise BuildError(
+            f"{v.target}: quality check failed: " + "; ".join(r.message for r in failed),
+            hint="fix the data, or change the thresholds under `checks:`; the previous outputs are kept",
+        )
+    warnings = tuple(f"quality check warning: {r.message}" for r in results if r.level == "warn")
+    return tuple(r.to_json() for r in results), warnings
+
+
+def _check_table(v: Validation, table: Any, columns: list[dict[str, Any]], *, source: str) -> _Verdict:
+    from mldata.validate import raise_if_failed, validate_table
+
+    verdict = _policy(v, columns)
+    if v.has_schema:
+        _phase(v.target, "", "validating")
+        report = validate_table(table, _load_schema(v), source=source)
+        raise_if_failed(report, v.target, schema=v.schema_label)
+    checks, warnings = _run_checks(v, table)
+    return _Verdict(verdict.schema_changes, verdict.warnings + warnings, checks)
+
+
+def _check_parts(task: TargetTask, parts: list[PartRef], columns: list[dict[str, Any]]) -> _Verdict:
+    """Validate a partitioned target part by part, re-validating only parts not seen before with
+    this schema (an element-wise schema), or as a whole (a schema with table-wide checks)."""
+    import pyarrow.parquet as pq
+
+    from mldata.fingerprint import digest_json
+    from mldata.validate import _chunkable, merge_reports, raise_if_failed, validate_table
+
+    v = task.validation
+    assert v is not None
+    verdict = _policy(v, columns)
+    root = Path(task.root)
+    out_dir = root / task.out_dir
+
+    def path_of(part: PartRef) -> Path:
+        return Path(part.cache_file) if part.cache_file else out_dir / part.part_name
+
+    whole = None
+    if v.has_schema:
+        _phase(v.target, "", "validating")
+        schema = _load_schema(v)
+        if _chunkable(schema):
+            marks = root / ".mldata" / "cache" / "valid"
+            reports = []
+            for part in parts:
+                mark = marks / digest_json([part.data_hash, v.schema_digest])
+                if mark.exists():
+                    continue
+                report = validate_table(pq.read_table(path_of(part)), schema, source=part.unit,
+                                        row_sources=[(0, part.unit)])
+                reports.append((mark, report))
+            merged = merge_reports([r for _, r in reports], source=v.target)
+            raise_if_failed(merged, v.target, schema=v.schema_label)
+            marks.mkdir(parents=True, exist_ok=True)
+            for mark, _ in reports:
+                mark.touch()
+        else:
+            whole, row_sources = _read_parts(parts, path_of)
+            report = validate_table(whole, schema, source=v.target, row_sources=row_sources)
+            raise_if_failed(report, v.target, schema=v.schema_label)
+    checks: tuple[dict[str, Any], ...] = ()
+    warnings: tuple[str, ...] = ()
+    if v.checks:
+        if whole is None:
+            whole, _ = _read_parts(parts, path_of)
+        checks, warnings = _run_checks(v, whole)
+    return _Verdict(verdict.schema_changes, verdict.warnings + warnings, checks)
+
+
+def _read_parts(parts: list[PartRef], path_of: Callable[[PartRef], Path]) -> tuple[Any, list[tuple[int, str]]]:
+    import pyarrow.parquet as pq
+
+    tables, row_sources, offset = [], [], 0
+    for part in parts:
+        table = pq.read_table(path_of(part))
+        row_sources.append((offset, part.unit))
+        offset += table.num_rows
+        tables.append(table)
+    return _concat(tables, ""), row_sources

@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
 #: "balanced": read speed at least this fraction of the fastest read ...
-BALANCED_READ_FRACTION = 0.8
+BALANCED_READ_FRACTION = 0.5
 #: ... and write speed at least this fraction of the fastest write; then the smallest file.
 BALANCED_WRITE_FRACTION = 0.25
 
@@ -182,12 +182,15 @@ def recommend(results: list[BenchResult]) -> dict[str, BenchResult]:
 
     * ``smallest``: the smallest file (ties: the faster read).
     * ``fastest_read``: the highest read speed (ties: the smaller file).
-    * ``balanced``: among the candidates that read at least 80% as fast as the fastest reader
-      and write at least 25% as fast as the fastest writer, the smallest file (ties: the faster
-      read). The read bound keeps what every downstream build and training run pays; the write
-      bound rules out levels (zstd 19, brotli 11) that cost many times the write time for a few
-      percent of size. If nothing meets both bounds (possible only with noisy timings), the
-      read bound alone is used.
+    * ``balanced``: among the candidates that read at least half as fast as the fastest reader
+      and write at least a quarter as fast as the fastest writer, the smallest file (ties: the
+      faster read). The read bound keeps what every downstream build and training run pays;
+      it is loose because the bench reads from a warm page cache, where I/O is free and an
+      uncompressed file always reads fastest (a tighter bound would rule out every real
+      codec, though on a disk or network the smaller file usually reads faster). The write
+      bound rules out levels (zstd 19, brotli 11) that multiply the write time for a few percent
+      of size. If nothing meets both bounds (possible only with noisy timings), the read bound
+      alone is used.
     """
     if not results:
         return {}

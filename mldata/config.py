@@ -35,7 +35,7 @@ from mldata.spec import (
 CONFIG_FILE = "mldata.yaml"
 STATE_DIR = ".mldata"
 _CACHE_FILE = "config-cache.json"
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 
 
 # --------------------------------------------------------------------------------------------
@@ -194,7 +194,12 @@ def _models() -> dict[str, Any]:
         params: dict[str, Any] = {}
         output: Optional[str] = Field(None, description="output folder; default build/<target>")
         compression: Optional[CompressionField] = None
-        schema_: Optional[str] = Field(None, alias="schema", description="pandera schema file")
+        schema_: Optional[Union[str, dict[str, Any]]] = Field(
+            None, alias="schema", description="pandera schema: a YAML file, or the same mapping inline")
+        checks: Optional[dict[str, Any]] = Field(
+            None, description="quality checks: duplicates, missing, label_balance, row_count")
+        on_breaking: Literal["fail", "warn", "allow"] = Field(
+            "fail", description="what a breaking schema change does: fail the build, warn, or allow")
         description: Optional[str] = None
 
         _c = field_validator("compression", mode="before")(classmethod(lambda cls, v: _coerce_compression(v)))
@@ -555,14 +560,27 @@ def _resolve(project: Any, doc: Any, *, root: Path, filename: str) -> ProjectSpe
                     location=where("targets", name, "output") if tgt.output else loc,
                 )
         outputs[norm_out] = name
-        if tgt.schema_ is not None:
-            _check_inside(root, tgt.schema_, where("targets", name, "schema"), what="schema file")
-            if not (root / tgt.schema_).is_file():
+        schema_file = schema_inline = None
+        if isinstance(tgt.schema_, str):
+            schema_file = tgt.schema_
+            _check_inside(root, schema_file, where("targets", name, "schema"), what="schema file")
+            if not (root / schema_file).is_file():
                 raise ConfigError(
-                    f"schema file {tgt.schema_!r} does not exist",
+                    f"schema file {schema_file!r} does not exist",
                     hint="create it (e.g. with `mldata schema infer`) or fix the path",
                     location=where("targets", name, "schema"),
                 )
+            _check_schema(root, schema_file, None, where("targets", name, "schema"))
+        elif tgt.schema_ is not None:
+            schema_inline = dict(tgt.schema_)
+            _check_schema(root, None, schema_inline, where("targets", name, "schema"))
+        if tgt.checks is not None:
+            from mldata.validate import validate_checks_config
+
+            try:
+                validate_checks_config(tgt.checks)
+            except ConfigError as exc:
+                raise ConfigError(exc.message, hint=exc.hint, location=where("targets", name, "checks")) from None
         targets[name] = TargetSpec(
             name=name,
             inputs=inputs,
@@ -571,7 +589,10 @@ def _resolve(project: Any, doc: Any, *, root: Path, filename: str) -> ProjectSpe
             params=dict(tgt.params),
             output=output,
             compression=_compression(tgt.compression, where("targets", name, "compression")),
-            schema=tgt.schema_,
+            schema=schema_file,
+            schema_inline=schema_inline,
+            checks=dict(tgt.checks) if tgt.checks is not None else None,
+            on_breaking=tgt.on_breaking,
             where=loc,
         )
 
@@ -623,6 +644,18 @@ def _check_step(step: Step, where: Location) -> None:
         validate_step_params(step.kind, step.args)
     except ConfigError as exc:
         raise ConfigError(exc.message, hint=exc.hint, location=where) from None
+
+
+def _check_schema(root: Path, path: str | None, inline: dict[str, Any] | None, where: Location) -> None:
+    """Load the pandera schema now, so a mistake in it is a config error (exit 2) before any work."""
+    from mldata.validate import load_schema
+
+    try:
+        load_schema(root / path if path else None, inline=inline, label=path or f"{where}")
+    except ConfigError as exc:
+        if exc.location is None:
+            raise ConfigError(exc.message, hint=exc.hint, location=where) from None
+        raise
 
 
 def _check_type_name(name: str, where: Location) -> None:

@@ -41,6 +41,8 @@ class TargetFinished(Event):
     seconds: float
     data_changed: bool
     parts_computed: int
+    schema_changes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

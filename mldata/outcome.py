@@ -21,12 +21,18 @@ class TargetOutcome:
     message: str = ""
     hint: str | None = None
     cutoff: bool = False
+    warnings: list[str] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)  # quality check results
+    schema_changes: list[str] = field(default_factory=list)
+    report: dict[str, Any] | None = None  # a validation report, when validation failed
 
     def to_json(self) -> dict[str, Any]:
         return {
             "target": self.target, "status": self.status, "rows": self.rows, "bytes": self.bytes,
             "seconds": round(self.seconds, 3), "parts_computed": self.parts_computed,
             "message": self.message, "hint": self.hint, "cutoff": self.cutoff,
+            "warnings": self.warnings, "checks": self.checks, "schema_changes": self.schema_changes,
+            "validation": self.report,
         }
 
 

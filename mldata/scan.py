@@ -128,6 +128,11 @@ class Scanner:
             "params": target.params,
             "step_semantics": STEP_SEMANTICS_VERSION,
         }
+        if target.schema_inline is not None or target.checks is not None or target.on_breaking != "fail":
+            # validation settings do not change data, but changing them must re-validate it
+            recipe["validation"] = {
+                "schema": target.schema_inline, "checks": target.checks, "on_breaking": target.on_breaking,
+            }
         encoding = {"format": "parquet", "compression": compression.to_json()}
 
         code: dict[str, str] = {}

@@ -19,7 +19,7 @@ from typing import Any
 
 from mldata import lock as lockfile
 from mldata.cache import part_path, touch
-from mldata.build import PartRef, PartTask, TargetTask, InputFile, read_part_meta, run_part, run_target
+from mldata.build import InputFile, PartRef, PartTask, TargetTask, Validation, read_part_meta, run_part, run_target
 from mldata.errors import Cancelled, MldataError
 from mldata.outcome import BuildResult, TargetOutcome
 from mldata.events import (
@@ -43,6 +43,7 @@ from mldata.spec import ProjectSpec
 class RunOptions:
     force: bool = False
     keep_going: bool = True
+    allow_breaking: bool = False
 
 
 class _Run:
@@ -139,10 +140,34 @@ class _Run:
                        bytes=meta["bytes"], file_hash=meta["file_hash"], data_hash=meta["data_hash"],
                        schema=meta["schema"])
 
+    def _validation(self, name: str) -> Validation | None:
+        target = self.spec.targets[name]
+        state = self.states[name]
+        old = (self.lock.entry(name) or {}).get("schema")
+        schema_digest = ""
+        if target.schema:
+            schema_digest = state.schema_file.get(target.schema, "")
+        elif target.schema_inline is not None:
+            from mldata.fingerprint import digest_json
+
+            schema_digest = digest_json(target.schema_inline)
+        return Validation(
+            target=name,
+            schema_path=str(self.root / target.schema) if target.schema else None,
+            schema_inline=target.schema_inline,
+            schema_label=target.schema,
+            schema_digest=schema_digest,
+            checks=target.checks,
+            old_columns=tuple(old["columns"]) if old and "columns" in old else None,
+            on_breaking=target.on_breaking,
+            allow_breaking=self.options.allow_breaking,
+        )
+
     def finish(self, name: str) -> None:
         """All parts are ready: submit the finishing task."""
         target = self.spec.targets[name]
         state = self.states[name]
+        validation = self._validation(name)
         compression = self.spec.compression_for(target, self.scanner.compression)
         if target.partitioned:
             units = state.units
@@ -152,7 +177,8 @@ class _Run:
             mode = "global" if target.has_global_suffix else "link"
             task = TargetTask(root=str(self.root), target=name, mode=mode, out_dir=target.output,
                               codec=compression.codec, level=compression.level, parts=parts,
-                              suffix=target.steps[target.prefix_len:], code_digests=state.code)
+                              suffix=target.steps[target.prefix_len:], code_digests=state.code,
+                              validation=validation)
         else:
             inputs: list[tuple[str, tuple[InputFile, ...]]] = []
             for inp in target.inputs:
@@ -169,7 +195,7 @@ class _Run:
             task = TargetTask(root=str(self.root), target=name, mode="whole", out_dir=target.output,
                               codec=compression.codec, level=compression.level, suffix=target.steps,
                               python=target.python, params=target.params, inputs=tuple(inputs),
-                              code_digests=state.code)
+                              code_digests=state.code, validation=validation)
         self.in_flight[self.executor.submit(run_target, task)] = ("target", name)
 
     # --- results ----------------------------------------------------------------------------------
@@ -188,13 +214,10 @@ class _Run:
             self.finish(name)
 
     def on_target(self, name: str, result: Any) -> None:
+        from mldata.schema import schema_entry
+
         state = self.states[name]
         old = self.lock.entry(name)
-        version = 1
-        if old is not None:
-            version = old.get("schema", {}).get("version", 1)
-            if old.get("schema", {}).get("columns") != result.schema:
-                version += 1
         self.lock.targets[name] = {
             "fingerprint": state.fingerprint,
             "recipe": state.recipe,
@@ -206,7 +229,7 @@ class _Run:
             "outputs": result.outputs,
             "data_hash": result.data_hash,
             "rows": result.rows,
-            "schema": {"version": version, "columns": result.schema},
+            "schema": schema_entry((old or {}).get("schema"), result.schema),
         }
         self.lock_written |= lockfile.write(self.root, self.lock)
         for rel, rec in result.outputs.items():
@@ -219,9 +242,12 @@ class _Run:
         computed = self._computed(name)
         status = "partial" if decision.action is Action.PARTIAL else "built"
         self.outcomes[name] = TargetOutcome(name, status, result.rows, sum(r["bytes"] for r in result.outputs.values()),
-                                            seconds, computed)
+                                            seconds, computed, warnings=list(result.warnings),
+                                            checks=list(result.checks), schema_changes=list(result.schema_changes))
         changed = old is None or old.get("data_hash") != result.data_hash
-        self.reporter.emit(TargetFinished(name, result.rows, self.outcomes[name].bytes, seconds, changed, computed))
+        self.reporter.emit(TargetFinished(name, result.rows, self.outcomes[name].bytes, seconds, changed, computed,
+                                          schema_changes=tuple(result.schema_changes),
+                                          warnings=tuple(result.warnings)))
         self.resolved(name)
 
     def _computed(self, name: str) -> int:
@@ -237,7 +263,8 @@ class _Run:
         for fut, (_, tname) in list(self.in_flight.items()):
             if tname == name and fut.cancel():
                 del self.in_flight[fut]
-        self.outcomes[name] = TargetOutcome(name, "failed", message=message, hint=hint)
+        self.outcomes[name] = TargetOutcome(name, "failed", message=message, hint=hint,
+                                            report=getattr(exc, "report", None))
         self.reporter.emit(TargetFailed(name, message, hint))
         for dep in self.graph.downstream({name}) - {name}:
             if dep in self.selected_set and dep not in self.outcomes:

@@ -115,8 +115,11 @@ class TargetSpec:
     params: dict[str, Any]
     output: str  # folder relative to the project root
     compression: Compression | None  # None: the project default
-    schema: str | None  # schema file relative to the project root (validated by a later stage)
+    schema: str | None  # pandera schema file relative to the project root
     where: Location
+    schema_inline: dict[str, Any] | None = None  # or the pandera schema given inline
+    checks: dict[str, Any] | None = None  # quality checks (see mldata.validate.run_checks)
+    on_breaking: str = "fail"  # fail | warn | allow: what a breaking schema change does
 
     @property
     def partitioned(self) -> bool:
@@ -187,6 +190,9 @@ class ProjectSpec:
                 compression=Compression(**t["compression"]) if t["compression"] else None,
                 schema=t["schema"],
                 where=Location(**t["where"]),
+                schema_inline=t.get("schema_inline"),
+                checks=t.get("checks"),
+                on_breaking=t.get("on_breaking", "fail"),
             )
             for name, t in data["targets"].items()
         }

@@ -1027,3 +1027,24 @@ def infer_schema(table: "pa.Table", *, max_categories: int = 20) -> str:
         "# starting point, not rules. Format: pandera's YAML (see docs/schema.md).\n"
     )
     return header + _yaml_dump({"schema_type": "dataframe", "columns": columns})
+
+
+def merge_reports(reports: Sequence[ValidationReport], *, source: str, max_examples: int = 5) -> ValidationReport:
+    """One report for several validated pieces (the parts of a partitioned target).
+
+    Failures of the same (column, check) add their counts and keep the first examples.
+    """
+    merged: dict[tuple[str | None, str], Failure] = {}
+    rows = 0
+    for report in reports:
+        rows += report.rows
+        for f in report.failures:
+            key = (f.column, f.check)
+            if key not in merged:
+                merged[key] = Failure(f.column, f.check, f.count, f.examples[:max_examples], f.detail)
+            else:
+                old = merged[key]
+                merged[key] = Failure(old.column, old.check, old.count + f.count,
+                                      (old.examples + f.examples)[:max_examples], old.detail or f.detail)
+    failures = tuple(merged.values())
+    return ValidationReport(ok=not failures, failures=failures, source=source, rows=rows)

@@ -22,14 +22,15 @@ the codec's default in Arrow: gzip 9, zstd 1, brotli 8, lz4 1):
 
 Text encodings: CSV is written by Arrow's CSV writer (header row; a null is an empty unquoted
 field, an empty string is ``""``; NaN is written ``nan``, which many CSV readers, Arrow's own by
-default, read back as null; timestamps ``2024-01-31 12:00:00.000000`` with ``+HHMM`` when time
-zone aware). JSON Lines is one object per row, keys in column order, UTF-8 (not ASCII-escaped):
-numbers as JSON numbers (decimals exactly), NaN/Infinity/-Infinity as the bare tokens that
-Python's ``json`` and Arrow's JSON reader accept, dates ``2024-01-31``, times ``12:00:00.000001``,
-timestamps ISO-8601 ``2024-01-31T12:00:00.000000`` (time-zone-aware ones in UTC with ``Z``),
-durations as integers in their unit, lists/structs/maps as JSON arrays/objects. Binary values
-must be valid UTF-8 text in CSV and JSON Lines (anything else is a clear error: use Parquet or
-Arrow for raw bytes).
+default, read back as null; timestamps ``2024-01-31 12:00:00.000000``, time-zone-aware ones in
+their zone's local time with ``+HHMM``, or with ``Z`` in UTC). JSON Lines is one object per
+row, keys in column order, UTF-8 (not ASCII-escaped; U+0085, U+2028 and U+2029 are escaped so
+that no line splitter breaks a row): numbers as JSON numbers (decimals exactly), NaN, Infinity
+and -Infinity as the bare tokens that Python's ``json`` and Arrow's JSON reader accept, dates
+``2024-01-31``, times ``12:00:00.000001``, timestamps ISO-8601 ``2024-01-31T12:00:00.000000``
+(time-zone-aware ones converted to UTC, with ``Z``), durations as integers in their unit,
+lists/structs/maps as JSON arrays/objects. Binary values must be valid UTF-8 text in CSV and
+JSON Lines (anything else is a clear error: use Parquet or Arrow for raw bytes).
 
 ``row_group_size`` is the number of rows per Parquet row group (default: one row group per
 canonical batch of 65,536 rows, as ``io.write_parquet``) and per Arrow IPC record batch;
@@ -140,6 +141,8 @@ def write_output(
     error = check_format_compression(fmt, codec, level)
     if error:
         raise ValueError(error)
+    if row_group_size is not None and row_group_size < 1:
+        raise ValueError(f"row_group_size must be at least 1, got {row_group_size}")
     schema = schema.remove_metadata()
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)

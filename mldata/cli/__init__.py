@@ -172,12 +172,14 @@ def status(ctx: click.Context, targets: tuple[str, ...], check: bool, as_json: b
 @click.option("-x", "--fail-fast", is_flag=True, help="Stop at the first failing target.")
 @click.option("--rebuild-lock", is_flag=True, help="Ignore mldata.lock and rewrite it (reusing cached parts).")
 @click.option("--no-wait", is_flag=True, help="Fail at once if another build of this project is running.")
+@click.option("--allow-breaking", is_flag=True, help="Build despite breaking schema changes (warn instead).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and the final summary line.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @_project_dir_option
 @click.pass_context
 def make(ctx: click.Context, targets: tuple[str, ...], dry_run: bool, force: bool, compression: str | None,
          jobs: int | None, executor: str, address: str | None, fail_fast: bool, rebuild_lock: bool, no_wait: bool,
+         allow_breaking: bool,
          quiet: bool, as_json: bool, directory: Path | None) -> None:
     """Build the selected targets (default: all), rebuilding only what changed."""
     from mldata import api
@@ -196,7 +198,8 @@ def make(ctx: click.Context, targets: tuple[str, ...], dry_run: bool, force: boo
     if address and executor != "dask":
         raise UsageError(f"--address is for the dask executor, not {executor}", hint="add --executor dask")
     options = api.MakeOptions(force=force, compression=comp, jobs=jobs, executor=executor, address=address,
-                              keep_going=not fail_fast, rebuild_lock=rebuild_lock, wait=not no_wait)
+                              keep_going=not fail_fast, rebuild_lock=rebuild_lock, wait=not no_wait,
+                              allow_breaking=allow_breaking)
     fancy = sys.stdout.isatty() and not (quiet or as_json)
     reporter = RichReporter() if fancy else LineReporter(quiet=quiet or as_json)
     try:
@@ -263,6 +266,140 @@ def clean(ctx: click.Context, cache: bool, cache_only: bool, directory: Path | N
     project = _open(ctx, directory)
     removed = api.clean(project, outputs=not cache_only, cache=cache or cache_only)
     click.echo("removed: " + ", ".join(removed) if removed else "nothing to remove")
+
+
+# ------------------------------------------------------------------------------------------------
+# schema
+# ------------------------------------------------------------------------------------------------
+
+
+@cli.group()
+def schema() -> None:
+    """Recorded schemas, their versions and changes; a starting pandera schema from data.
+
+    \b
+    Examples:
+      mldata schema show penguins_clean
+      mldata schema infer penguins_clean -o schemas/penguins_clean.yaml
+      mldata schema diff penguins_clean --against HEAD~1
+      mldata schema log penguins_clean
+    """
+
+
+def _entry(project: Any, target: str) -> dict[str, Any]:
+    from mldata import lock as lockfile
+
+    project.graph.select([target])  # a clear error for an unknown name
+    entry = lockfile.read(project.root).entry(target)
+    if entry is None:
+        raise UsageError(f"target {target!r} has not been built yet", hint=f"run `mldata make {target}`")
+    return entry
+
+
+@schema.command("show")
+@click.argument("target")
+@click.option("--json", "as_json", is_flag=True, help="Print the schema as JSON.")
+@_project_dir_option
+@click.pass_context
+def schema_show(ctx: click.Context, target: str, as_json: bool, directory: Path | None) -> None:
+    """Print the schema recorded in mldata.lock for TARGET (columns, types, version)."""
+    entry = _entry(_open(ctx, directory), target)
+    recorded = entry.get("schema", {})
+    if as_json:
+        click.echo(json.dumps(recorded, indent=2, sort_keys=True))
+        return
+    click.echo(f"{target}: schema version {recorded.get('version')}")
+    columns = recorded.get("columns", [])
+    width = max((len(c["name"]) for c in columns), default=0)
+    for c in columns:
+        click.echo(f"  {c['name']:<{width}}  {c['type']}{'' if c['nullable'] else '  not null'}")
+
+
+@schema.command("infer")
+@click.argument("target")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file.")
+@click.option("--max-categories", type=click.IntRange(min=0), default=20, show_default=True,
+              help="String columns with at most this many values get an isin check.")
+@_project_dir_option
+@click.pass_context
+def schema_infer(ctx: click.Context, target: str, output: Path | None, max_categories: int,
+                 directory: Path | None) -> None:
+    """Write a starting pandera schema (YAML) that the built data of TARGET passes."""
+    import pyarrow.dataset as ds
+
+    from mldata.validate import infer_schema
+
+    project = _open(ctx, directory)
+    entry = _entry(project, target)
+    files = [str(project.root / rel) for rel in sorted(entry.get("outputs", {}))]
+    table = ds.dataset(files, format="parquet").to_table()
+    text = infer_schema(table, max_categories=max_categories)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        path = output if output.is_absolute() else Path.cwd() / output
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        click.echo(f"wrote {output} ({table.num_rows} rows, {table.num_columns} columns); "
+                   f"point `schema:` of {target} at it")
+
+
+@schema.command("diff")
+@click.argument("target")
+@click.option("--against", "rev", default="HEAD", show_default=True, help="The git revision to compare with.")
+@click.option("--json", "as_json", is_flag=True, help="Print the diff as JSON.")
+@_project_dir_option
+@click.pass_context
+def schema_diff(ctx: click.Context, target: str, rev: str, as_json: bool, directory: Path | None) -> None:
+    """Compare TARGET's schema in the current mldata.lock with the one committed at a git revision."""
+    from mldata.githistory import lock_at
+    from mldata.schema import diff_entries
+
+    project = _open(ctx, directory)
+    entry = _entry(project, target)
+    old_lock = lock_at(project.root, rev) or {}
+    old = (old_lock.get("targets", {}).get(target) or {}).get("schema")
+    diff = diff_entries(old, entry.get("schema"))
+    if as_json:
+        data = diff.to_json()
+        data.update({"target": target, "against": rev, "old_version": (old or {}).get("version"),
+                     "new_version": entry.get("schema", {}).get("version")})
+        click.echo(json.dumps(data, indent=2, sort_keys=True))
+        return
+    if old is None:
+        click.echo(f"{target}: not in mldata.lock at {rev}; every column is new")
+    versions = f"v{(old or {}).get('version', '-')} ({rev}) -> v{entry.get('schema', {}).get('version')} (now)"
+    if not diff.changed:
+        click.echo(f"{target}: no schema change, {versions}")
+        return
+    click.echo(f"{target}: {diff.summary()}, {versions}")
+    for line in diff.lines():
+        click.echo(f"  {line}")
+
+
+@schema.command("log")
+@click.argument("target")
+@click.option("--json", "as_json", is_flag=True, help="Print the versions as JSON.")
+@_project_dir_option
+@click.pass_context
+def schema_log(ctx: click.Context, target: str, as_json: bool, directory: Path | None) -> None:
+    """List TARGET's schema versions across the git history of mldata.lock, newest first."""
+    from mldata.githistory import schema_log as history
+
+    project = _open(ctx, directory)
+    project.graph.select([target])
+    entries = history(project.root, target, include_worktree=True)
+    if as_json:
+        click.echo(json.dumps([e.to_json() for e in entries], indent=2, sort_keys=True))
+        return
+    if not entries:
+        click.echo(f"{target}: no schema recorded in the git history of mldata.lock")
+        return
+    for e in entries:
+        where = f"{e.short} {e.date[:10]} {e.subject}" if e.commit else "(uncommitted)"
+        click.echo(f"v{e.version}  {where}")
+        for line in e.changes:
+            click.echo(f"      {line}")
 
 
 # ------------------------------------------------------------------------------------------------

@@ -33,6 +33,11 @@ def human_rows(n: int) -> str:
 _MARK = {Action.UP_TO_DATE: "=", Action.BUILD: "+", Action.PARTIAL: "~", Action.PENDING: "?"}
 
 
+def _without_prefix(message: str, target: str) -> str:
+    """Messages often start with the target's name; the reporter already prints it."""
+    return message[len(target) + 2:] if message.startswith(f"{target}: ") else message
+
+
 def print_plan(plan: Plan) -> None:
     """Each target, what would happen, and every reason."""
     if not plan.decisions:
@@ -72,7 +77,7 @@ class LineReporter:
             click.echo(f"waiting for another mldata build of this project to finish ({event.holder})...", err=True)
             return
         if isinstance(event, TargetFailed):
-            click.echo(f"FAILED {event.target}: {event.message}", err=True)
+            click.echo(f"FAILED {event.target}: {_without_prefix(event.message, event.target)}", err=True)
             if event.hint:
                 click.echo(f"  hint: {event.hint}", err=True)
             return
@@ -86,6 +91,10 @@ class LineReporter:
                 f"built    {event.target}: {human_rows(event.rows)} rows, {human_bytes(event.bytes)}, "
                 f"{event.seconds:.2f} s" + ("" if event.data_changed else " (data unchanged)")
             )
+            for line in event.schema_changes:
+                click.echo(f"  schema: {line}")
+            for line in event.warnings:
+                click.echo(f"  warning: {line}", err=True)
         elif isinstance(event, TargetUpToDate) and event.cutoff:
             click.echo(f"skipped  {event.target}: upstream rebuilt with unchanged data")
         elif isinstance(event, TargetSkipped):
@@ -196,11 +205,16 @@ class RichReporter:
             self.console.print(f"[green]built[/] {event.target}: {human_rows(event.rows)} rows, "
                                f"{human_bytes(event.bytes)}, {event.seconds:.2f} s"
                                + ("" if event.data_changed else " (data unchanged)"))
+            for line in event.schema_changes:
+                self.console.print(f"  schema: {line}", highlight=False)
+            for line in event.warnings:
+                self.console.print(f"  [yellow]warning:[/] {line}", highlight=False)
             self.workers = {p: w for p, w in self.workers.items() if not w.endswith(event.target)}
         elif isinstance(event, TargetUpToDate) and event.cutoff:
             self.console.print(f"skipped {event.target}: upstream rebuilt with unchanged data")
         elif isinstance(event, TargetFailed):
-            self.console.print(f"[red bold]FAILED[/] {event.target}: {event.message}", highlight=False)
+            self.console.print(f"[red bold]FAILED[/] {event.target}: {_without_prefix(event.message, event.target)}",
+                               highlight=False, markup=True)
             if event.hint:
                 self.console.print(f"  hint: {event.hint}", highlight=False)
         elif isinstance(event, TargetSkipped):
