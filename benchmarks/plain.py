@@ -1,0 +1,84 @@
+"""The baseline: a plain pyarrow script doing the reference workload's reads, steps and writes.
+
+For every ``*.csv`` in SRC (a folder, or a project folder with ``data/``), it reads the file with
+``pyarrow.csv.read_csv`` (``null_values: ["", "NA"]``), keeps ``amount is not null and amount > 0``,
+adds ``amount_eur = amount * 0.92`` and writes ``OUT/<stem>.parquet`` with zstd (pyarrow's default
+level, as mldata's ``compression: zstd``). ``--jobs 1`` does it serially in this process;
+``--jobs N`` uses a ``multiprocessing.Pool`` of N worker processes (fork on Linux, so the workers
+inherit the imported pyarrow), one file per task.
+
+Like mldata's reader, the CSV reader runs single-threaded (``use_threads=False``): parallelism
+comes from the processes, one file each. ``--threads`` lets pyarrow use its thread pool instead.
+
+    python benchmarks/plain.py SRC OUT [--jobs 1|2|N] [--threads]
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import multiprocessing
+import os
+import sys
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+NULL_VALUES = ["", "NA"]
+USE_THREADS = False
+
+
+def process(job: tuple[str, str]) -> int:
+    """Read one CSV, filter, derive, write zstd Parquet; return the rows written."""
+    src, dest = job
+    table = pacsv.read_csv(
+        src,
+        read_options=pacsv.ReadOptions(use_threads=USE_THREADS, block_size=16 << 20),
+        convert_options=pacsv.ConvertOptions(null_values=NULL_VALUES, strings_can_be_null=True),
+    )
+    amount = table["amount"]
+    table = table.filter(pc.and_kleene(pc.is_valid(amount), pc.greater(amount, 0)))
+    table = table.append_column("amount_eur", pc.multiply(table["amount"], 0.92))
+    tmp = dest + ".tmp"
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, dest)
+    return table.num_rows
+
+
+def _init(use_threads: bool) -> None:
+    global USE_THREADS
+    USE_THREADS = use_threads
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("src", help="folder of CSV files (or a project folder holding data/*.csv)")
+    ap.add_argument("out", help="output folder")
+    ap.add_argument("--jobs", "-j", type=int, default=1, help="worker processes (1: serial, in this process)")
+    ap.add_argument("--threads", action="store_true", help="let pyarrow's CSV reader use threads")
+    args = ap.parse_args(argv)
+    src = args.src
+    if os.path.isdir(os.path.join(src, "data")):
+        src = os.path.join(src, "data")
+    files = sorted(glob.glob(os.path.join(src, "*.csv")))
+    if not files:
+        print(f"no CSV files in {src}", file=sys.stderr)
+        return 2
+    os.makedirs(args.out, exist_ok=True)
+    jobs = [(f, os.path.join(args.out, os.path.splitext(os.path.basename(f))[0] + ".parquet")) for f in files]
+    _init(args.threads)
+    if args.jobs <= 1:
+        rows = sum(process(j) for j in jobs)
+    else:
+        method = "fork" if sys.platform.startswith("linux") else "spawn"
+        ctx = multiprocessing.get_context(method)
+        with ctx.Pool(args.jobs, initializer=_init, initargs=(args.threads,)) as pool:
+            rows = sum(pool.imap_unordered(process, jobs, chunksize=1))
+    print(f"{len(files)} files, {rows} rows written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
