@@ -134,7 +134,9 @@ def _make_locked(project: Project, selected: list[str], options: MakeOptions, re
 def _executor(project: Project, options: MakeOptions, first: Plan, reporter: "Reporter"):
     from mldata.executors import make_executor
 
-    jobs = options.jobs or project.spec.defaults.workers or os.cpu_count() or 1
+    from mldata.settings import resolve_workers
+
+    jobs = options.jobs or resolve_workers(project.spec)
     work = sum(
         (len(d.parts_to_build) or 1) for d in first.decisions if d.action in (Action.BUILD, Action.PARTIAL)
     ) + sum(1 for d in first.decisions if d.action is Action.PENDING)

@@ -35,7 +35,7 @@ from mldata.spec import (
 CONFIG_FILE = "mldata.yaml"
 STATE_DIR = ".mldata"
 _CACHE_FILE = "config-cache.json"
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3
 
 
 # --------------------------------------------------------------------------------------------
@@ -78,12 +78,16 @@ def _models() -> dict[str, Any]:
     CompressionField = Annotated[CompressionModel, Field(description="codec or {codec, level}")]
 
     class DriftDefaults(Strict):
-        warn: float = Field(0.1, description="PSI at or above which drift warns")
-        fail: float = Field(0.25, description="PSI at or above which drift fails")
+        warn: Optional[float] = Field(None, description="PSI at or above which drift warns (0.1)")
+        fail: Optional[float] = Field(None, description="PSI at or above which drift fails (0.25)")
 
     class DefaultsModel(Strict):
         compression: Optional[CompressionField] = None
-        workers: Union[Literal["auto"], int] = "auto"
+        workers: Optional[Union[Literal["auto"], int]] = Field(None, description="auto (one per CPU) or a number")
+        executor: Optional[Literal["process", "inline", "dask"]] = None
+        progress: Optional[Literal["auto", "rich", "plain", "none"]] = Field(
+            None, description="auto: a live display on a terminal, plain lines otherwise")
+        color: Optional[Literal["auto", "always", "never"]] = None
         drift: Optional[DriftDefaults] = None
 
         _c = field_validator("compression", mode="before")(classmethod(lambda cls, v: _coerce_compression(v)))
@@ -91,7 +95,7 @@ def _models() -> dict[str, Any]:
         @field_validator("workers")
         @classmethod
         def _workers(cls, v: Any) -> Any:
-            if isinstance(v, int) and v < 1:
+            if isinstance(v, int) and not isinstance(v, bool) and v < 1:
                 raise ValueError("workers must be 'auto' or a whole number >= 1")
             return v
 
@@ -251,7 +255,14 @@ def load(root: Path, *, use_cache: bool = True) -> ProjectSpec:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path} does not exist", hint="run `mldata init` to create one") from None
-    key = blake3.blake3(raw + f"\0{__version__}\0{_CACHE_FORMAT}\0{root}".encode()).hexdigest()
+    user_path = user_config_path()
+    try:
+        user_raw = user_path.read_bytes()
+    except OSError:
+        user_raw = b""
+    key = blake3.blake3(
+        raw + f"\0{__version__}\0{_CACHE_FORMAT}\0{root}\0{user_path}\0".encode() + user_raw
+    ).hexdigest()
     cache_path = root / STATE_DIR / _CACHE_FILE
     if use_cache:
         try:
@@ -494,11 +505,7 @@ def _resolve(project: Any, doc: Any, *, root: Path, filename: str) -> ProjectSpe
     def where(*loc: Any) -> Location:
         return locate(doc, loc, filename)
 
-    defaults = Defaults(
-        compression=_compression(project.defaults.compression, where("defaults", "compression"))
-        or Defaults().compression,
-        workers=None if project.defaults.workers == "auto" else int(project.defaults.workers),
-    )
+    defaults = _defaults(project.defaults, where)
 
     names_seen: dict[str, str] = {}
     sources: dict[str, SourceSpec] = {}
@@ -610,13 +617,62 @@ def _resolve(project: Any, doc: Any, *, root: Path, filename: str) -> ProjectSpe
                 )
             if inp == name:
                 raise ConfigError(f"target {name!r} reads itself", location=where("targets", name, "from"))
+    user_path = user_config_path()
+    user_defaults = Defaults()
+    if user_path.is_file():
+        user_defaults = parse_user_config(user_path.read_text(), str(user_path))
     spec = ProjectSpec(
-        root=str(root), config_file=filename, defaults=defaults, sources=sources, targets=targets
+        root=str(root), config_file=filename, defaults=defaults, sources=sources, targets=targets,
+        user_defaults=user_defaults, user_config=str(user_path) if user_path.is_file() else None,
     )
     from mldata.graph import Graph
 
     Graph.from_spec(spec)  # raises on cycles
     return spec
+
+
+def _defaults(model: Any, where: Any) -> Defaults:
+    drift = model.drift
+    return Defaults(
+        compression=_compression(model.compression, where("defaults", "compression")),
+        workers=model.workers,
+        executor=model.executor,
+        progress=model.progress,
+        color=model.color,
+        drift_warn=drift.warn if drift else None,
+        drift_fail=drift.fail if drift else None,
+    )
+
+
+def user_config_path() -> Path:
+    """The user's global config: $XDG_CONFIG_HOME/mldata/config.yaml, else ~/.config/mldata/config.yaml."""
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "mldata" / "config.yaml"
+
+
+def parse_user_config(text: str, filename: str) -> Defaults:
+    """The `defaults:` of the user's config file (the same keys as in mldata.yaml)."""
+    from pydantic import BaseModel, ConfigDict, ValidationError
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError
+
+    models = _models()
+
+    class UserConfig(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        defaults: models["Defaults"] = models["Defaults"]()  # type: ignore[valid-type]
+
+    try:
+        doc = YAML(typ="rt").load(text) or {}
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise ConfigError(f"invalid YAML: {exc.problem}",
+                          location=Location(filename, mark.line + 1, mark.column + 1) if mark else Location(filename))
+    try:
+        user = UserConfig.model_validate(_plain(doc))
+    except ValidationError as exc:
+        raise _config_error(exc, doc, filename) from None
+    return _defaults(user.defaults, lambda *loc: locate(doc, loc, filename))
 
 
 def _step(model: Any) -> Step:

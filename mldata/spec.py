@@ -145,8 +145,26 @@ class TargetSpec:
 
 @dataclass(frozen=True)
 class Defaults:
-    compression: Compression = Compression(*DEFAULT_COMPRESSION)
-    workers: int | None = None  # None: one per CPU
+    """The `defaults:` of mldata.yaml (or of the user's config file). None: not set there."""
+
+    compression: Compression | None = None
+    workers: int | str | None = None  # a number, "auto" (one per CPU), or None (not set)
+    executor: str | None = None
+    progress: str | None = None
+    color: str | None = None
+    drift_warn: float | None = None
+    drift_fail: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["compression"] = self.compression.to_json() if self.compression else None
+        return d
+
+    @staticmethod
+    def from_json(d: dict[str, Any]) -> "Defaults":
+        d = dict(d)
+        d["compression"] = Compression(**d["compression"]) if d.get("compression") else None
+        return Defaults(**d)
 
 
 @dataclass(frozen=True)
@@ -158,20 +176,26 @@ class ProjectSpec:
     defaults: Defaults
     sources: dict[str, SourceSpec]
     targets: dict[str, TargetSpec]
+    user_defaults: Defaults = Defaults()  # from the user's config file (below the project's)
+    user_config: str | None = None  # that file's path, if it exists
 
     def compression_for(self, target: TargetSpec, override: Compression | None = None) -> Compression:
-        """The effective compression: the run's flag, else the target's, else the project default."""
-        return override or target.compression or self.defaults.compression
+        """The effective compression: the run's flag (or MLDATA_COMPRESSION), else the target's,
+        else the project default, else the user's default, else zstd."""
+        return (override or target.compression or self.defaults.compression or self.user_defaults.compression
+                or Compression(*DEFAULT_COMPRESSION))
 
     # --- JSON round trip (used by the config cache) ---------------------------------------
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["defaults"] = self.defaults.to_json()
+        data["user_defaults"] = self.user_defaults.to_json()
+        return data
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> "ProjectSpec":
-        d = data["defaults"]
-        defaults = Defaults(compression=Compression(**d["compression"]), workers=d["workers"])
+        defaults = Defaults.from_json(data["defaults"])
         sources = {
             name: SourceSpec(
                 name=s["name"], path=s["path"], format=s["format"], options=s["options"],
@@ -198,7 +222,8 @@ class ProjectSpec:
         }
         return ProjectSpec(
             root=data["root"], config_file=data["config_file"], defaults=defaults,
-            sources=sources, targets=targets,
+            sources=sources, targets=targets, user_defaults=Defaults.from_json(data["user_defaults"]),
+            user_config=data.get("user_config"),
         )
 
 

@@ -163,9 +163,9 @@ def status(ctx: click.Context, targets: tuple[str, ...], check: bool, as_json: b
 @click.option("-n", "--dry-run", is_flag=True, help="Show the plan (as `mldata plan`) and build nothing.")
 @click.option("--force", is_flag=True, help="Rebuild the selected targets even if up to date.")
 @click.option("--compression", metavar="CODEC[:LEVEL]", help="Compression for this run, e.g. zstd:9, gzip, none.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), envvar="MLDATA_WORKERS", show_envvar=True,
-              help="Worker processes (default: the `workers` setting, else one per CPU).")
-@click.option("--executor", type=click.Choice(["process", "inline", "dask"]), default="process", show_default=True,
+@click.option("-j", "--jobs", type=click.IntRange(min=1),
+              help="Worker processes (default: MLDATA_WORKERS, else the `workers` setting, else one per CPU).")
+@click.option("--executor", type=click.Choice(["process", "inline", "dask"]), default=None,
               help="Where tasks run (dask: see --address and docs/dask.md).")
 @click.option("--address", metavar="tcp://HOST:PORT",
               help="With --executor dask: the scheduler of a running Dask cluster (default: start a local one).")
@@ -181,13 +181,20 @@ def make(ctx: click.Context, targets: tuple[str, ...], dry_run: bool, force: boo
          jobs: int | None, executor: str, address: str | None, fail_fast: bool, rebuild_lock: bool, no_wait: bool,
          allow_breaking: bool,
          quiet: bool, as_json: bool, directory: Path | None) -> None:
-    """Build the selected targets (default: all), rebuilding only what changed."""
+    """Build the selected targets (default: all), rebuilding only what changed.
+
+    Settings come from flags, then MLDATA_* environment variables, then the target, the
+    project's `defaults:`, the user's config file, and built-in defaults (`mldata config list`).
+    """
     from mldata import api
     from mldata.cli.render import LineReporter, RichReporter, print_plan, print_result
     from mldata.errors import BuildError
 
+    from mldata.settings import compression_override, resolve
+
     project = _open(ctx, directory)
-    comp = _compression(compression)
+    comp = compression_override(_compression(compression))
+    executor = resolve(project.spec, "executor", flag=executor).value
     if dry_run:
         result = api.plan(project, targets, force=force, compression=comp)
         if as_json:
@@ -200,8 +207,16 @@ def make(ctx: click.Context, targets: tuple[str, ...], dry_run: bool, force: boo
     options = api.MakeOptions(force=force, compression=comp, jobs=jobs, executor=executor, address=address,
                               keep_going=not fail_fast, rebuild_lock=rebuild_lock, wait=not no_wait,
                               allow_breaking=allow_breaking)
-    fancy = sys.stdout.isatty() and not (quiet or as_json)
-    reporter = RichReporter() if fancy else LineReporter(quiet=quiet or as_json)
+    progress = resolve(project.spec, "progress").value
+    color = resolve(project.spec, "color").value
+    fancy = not (quiet or as_json) and (progress == "rich" or (progress == "auto" and sys.stdout.isatty()))
+    quiet = quiet or progress == "none"
+    if fancy:
+        from rich.console import Console
+
+        reporter: Any = RichReporter(Console(no_color=color == "never", force_terminal=True if color == "always" else None))
+    else:
+        reporter = LineReporter(quiet=quiet or as_json)
     try:
         result = api.make(project, targets, options, reporter)
     finally:
@@ -266,6 +281,132 @@ def clean(ctx: click.Context, cache: bool, cache_only: bool, directory: Path | N
     project = _open(ctx, directory)
     removed = api.clean(project, outputs=not cache_only, cache=cache or cache_only)
     click.echo("removed: " + ", ".join(removed) if removed else "nothing to remove")
+
+
+# ------------------------------------------------------------------------------------------------
+# config
+# ------------------------------------------------------------------------------------------------
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Show and edit settings: where each effective value comes from, and comment-preserving edits.
+
+    \b
+    Examples:
+      mldata config list
+      mldata config get compression
+      mldata config set defaults.compression gzip
+      mldata config set targets.clean.compression "{codec: zstd, level: 9}"
+      mldata config set workers 4 --global        # in the user's config file
+      mldata config unset defaults.workers
+    """
+
+
+def _positions(path: Path | None, keys: list[str]) -> str | None:
+    """file:line of a dotted key in a YAML file (for `config list`), if it is there."""
+    if path is None or not path.is_file():
+        return None
+    from ruamel.yaml import YAML
+
+    from mldata.config import locate
+
+    doc = YAML(typ="rt").load(path.read_text())
+    if not isinstance(doc, dict):
+        return None
+    where = locate(doc, tuple(keys), path.name if path.name == "mldata.yaml" else str(path))
+    return str(where)
+
+
+@config_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
+@_project_dir_option
+@click.pass_context
+def config_list(ctx: click.Context, as_json: bool, directory: Path | None) -> None:
+    """Every effective setting, the layer it came from, and where (file:line or variable)."""
+    from mldata.configedit import key_path
+    from mldata.settings import all_resolved, display_value
+
+    project = _open(ctx, directory)
+    rows = []
+    for r in all_resolved(project.spec):
+        where = r.where
+        if r.layer in ("project", "target"):
+            where = _positions(project.root / "mldata.yaml", key_path(r.key)) or where
+        elif r.layer == "user" and project.spec.user_config:
+            where = _positions(Path(project.spec.user_config), key_path(r.key)) or where
+        rows.append({"key": r.key, "value": display_value(r.value), "layer": r.layer, "where": where})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, sort_keys=True))
+        return
+    kw = max(len(r["key"]) for r in rows)
+    vw = max(len(r["value"]) for r in rows)
+    for r in rows:
+        click.echo(f"{r['key']:<{kw}}  {r['value']:<{vw}}  {r['layer']}" + (f"  ({r['where']})" if r["where"] else ""))
+
+
+@config_group.command("get")
+@click.argument("key")
+@_project_dir_option
+@click.pass_context
+def config_get(ctx: click.Context, key: str, directory: Path | None) -> None:
+    """Print the effective value of a setting, or the value at any dotted key of mldata.yaml."""
+    from mldata.configedit import get_raw
+    from mldata.settings import SETTINGS, display_value, resolve
+
+    project = _open(ctx, directory)
+    short = key[len("defaults."):] if key.startswith("defaults.") else key
+    if short in SETTINGS:
+        click.echo(display_value(resolve(project.spec, short).value))
+        return
+    parts = key.split(".")
+    if len(parts) == 3 and parts[0] == "targets" and parts[2] == "compression" and parts[1] in project.spec.targets:
+        click.echo(display_value(resolve(project.spec, "compression", target=parts[1]).value))
+        return
+    try:
+        value = get_raw((project.root / "mldata.yaml").read_text(), key)
+    except KeyError:
+        raise UsageError(f"{key} is not set in mldata.yaml",
+                         hint=f"settings: {', '.join(SETTINGS)}; or a dotted path such as targets.NAME.steps") from None
+    click.echo(value if isinstance(value, str) else json.dumps(value))
+
+
+def _edit(ctx: click.Context, key: str, value: Any, is_global: bool, directory: Path | None, delete: bool) -> None:
+    from mldata import config as configmod
+    from mldata.configedit import edit
+
+    if is_global:
+        path = configmod.user_config_path()
+        edit(path, key, value, delete=delete, validate=lambda text: configmod.parse_user_config(text, str(path)))
+    else:
+        root = configmod.find_root(_dir(ctx, directory))
+        path = root / configmod.CONFIG_FILE
+        edit(path, key, value, delete=delete, validate=lambda text: configmod.parse(text, root=root) and None)
+    click.echo(f"{'unset' if delete else 'set'} {key}{'' if delete else ' = ' + json.dumps(value, default=str)} in {path}")
+
+
+@config_group.command("set")
+@click.argument("key")
+@click.argument("value")
+@click.option("--global", "is_global", is_flag=True, help="Edit the user's config file instead of mldata.yaml.")
+@_project_dir_option
+@click.pass_context
+def config_set(ctx: click.Context, key: str, value: str, is_global: bool, directory: Path | None) -> None:
+    """Set KEY to VALUE (read as YAML), keeping comments and formatting; invalid values change nothing."""
+    from mldata.configedit import parse_value
+
+    parsed = parse_value(value)
+    _edit(ctx, key, parsed, is_global, directory, delete=False)
+
+
+@config_group.command("unset")
+@click.argument("key")
+@click.option("--global", "is_global", is_flag=True, help="Edit the user's config file instead of mldata.yaml.")
+@_project_dir_option
+@click.pass_context
+def config_unset(ctx: click.Context, key: str, is_global: bool, directory: Path | None) -> None:
+    """Remove KEY, keeping comments and formatting."""
+    _edit(ctx, key, None, is_global, directory, delete=True)
 
 
 # ------------------------------------------------------------------------------------------------
