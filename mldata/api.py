@@ -44,9 +44,9 @@ def open_project(path: str | os.PathLike[str] = ".") -> Project:
 
 
 def plan(project: Project, targets: list[str] | tuple[str, ...] = (), *, force: bool = False,
-         compression: Compression | None = None) -> Plan:
+         compression: Compression | None = None, exclude: list[str] | tuple[str, ...] = ()) -> Plan:
     """What `make` would do for the selected targets, and why. Builds nothing, writes nothing."""
-    selected = project.graph.select(list(targets))
+    selected = project.graph.select(list(targets), list(exclude))
     statcache = StatCache(project.root / STATCACHE_FILE)
     scanner = Scanner(project.spec, statcache, compression=compression)
     lock = lockfile.read(project.root)
@@ -68,6 +68,8 @@ class MakeOptions:
     rebuild_lock: bool = False
     wait: bool = True  # wait for another build of the project to finish (else BusyError)
     allow_breaking: bool = False  # build despite breaking schema changes (they are warned about)
+    exclude: tuple[str, ...] = ()  # targets left out of the selection (used as they are)
+    locked: bool = False  # fail (StaleError) instead of building when anything is stale
 
 
 def make(project: Project, targets: list[str] | tuple[str, ...] = (), options: MakeOptions = MakeOptions(),
@@ -77,7 +79,7 @@ def make(project: Project, targets: list[str] | tuple[str, ...] = (), options: M
         from mldata.events import NullReporter
 
         reporter = NullReporter()
-    selected = project.graph.select(list(targets))
+    selected = project.graph.select(list(targets), list(options.exclude))
     from mldata.projectlock import ProjectLock
 
     def waiting(holder: str) -> None:
@@ -107,6 +109,13 @@ def _make_locked(project: Project, selected: list[str], options: MakeOptions, re
             pass
     first, states = decide(project.graph, selected, lambda n: scanner.target_state(n, lock), lock.entry,
                            force=options.force)
+    if options.locked and first.stale:
+        from mldata.errors import StaleError
+
+        stale = [f"{d.target} ({d.reasons[0].message if d.reasons else d.summary()})" for d in first.decisions if d.stale]
+        statcache.save()
+        raise StaleError(f"--locked: mldata.lock would change; stale: {'; '.join(stale)}",
+                         hint="run `mldata make` and commit mldata.lock")
     if not first.stale:
         # Nothing to do: answer without importing the scheduler, the executors or pyarrow.
         statcache.save()

@@ -71,28 +71,76 @@ class Graph:
                 stack.extend(self.dependents[n])
         return out
 
-    def select(self, patterns: list[str] | tuple[str, ...]) -> list[str]:
+    def select(self, patterns: list[str] | tuple[str, ...], exclude: list[str] | tuple[str, ...] = ()) -> list[str]:
         """Targets named on the command line plus their upstream, in build order.
 
-        ``name`` selects the target and what it needs; ``name+`` adds everything downstream;
-        ``+name`` is the same as ``name`` (its upstream is always built first). No patterns: all.
+        ``name`` selects the target and the targets it reads, transitively (as make does: a target
+        is never built from stale inputs); ``+name`` says the same explicitly; ``name+`` adds
+        everything downstream. No patterns: all targets. ``exclude`` removes targets (and, with
+        ``name+``, their downstream) from the selection; excluded upstream targets are used as
+        they are.
         """
-        if not patterns:
-            return list(self.order)
+        chosen = set(self.order) if not patterns else self._chosen(patterns)
+        if exclude:
+            dropped = self._names(exclude)
+            for pattern in exclude:
+                if pattern.endswith("+"):
+                    dropped |= self.downstream({pattern.strip("+")})
+            chosen -= dropped
+        return [n for n in self.order if n in chosen]
+
+    def _names(self, patterns: list[str] | tuple[str, ...]) -> set[str]:
+        names = set()
+        for pattern in patterns:
+            name = pattern.strip("+")
+            self._check(name)
+            names.add(name)
+        return names
+
+    def _check(self, name: str) -> None:
+        if name not in self.deps:
+            import difflib
+
+            near = difflib.get_close_matches(name, list(self.order), n=1)
+            raise UsageError(
+                f"unknown target {name!r}",
+                hint=(f"did you mean {near[0]!r}? " if near else "")
+                + f"targets: {', '.join(self.order) or 'none'}",
+            )
+
+    def _chosen(self, patterns: list[str] | tuple[str, ...]) -> set[str]:
         chosen: set[str] = set()
         for pattern in patterns:
             name = pattern.strip("+")
-            if name not in self.deps:
-                import difflib
-
-                near = difflib.get_close_matches(name, list(self.order), n=1)
-                raise UsageError(
-                    f"unknown target {name!r}",
-                    hint=(f"did you mean {near[0]!r}? " if near else "")
-                    + f"targets: {', '.join(self.order) or 'none'}",
-                )
+            self._check(name)
             base = {name}
             if pattern.endswith("+"):
                 base = self.downstream(base)
             chosen |= self.upstream(base)
-        return [n for n in self.order if n in chosen]
+        return chosen
+
+    def to_dot(self, spec: "ProjectSpec") -> str:
+        """Graphviz DOT: sources as boxes, targets as ellipses, edges from input to reader."""
+        lines = ["digraph mldata {", "  rankdir=LR;"]
+        for name, src in spec.sources.items():
+            lines.append(f'  "{name}" [shape=box, label="{name}\\n{src.path}"];')
+        for name in self.order:
+            lines.append(f'  "{name}" [shape=ellipse];')
+        for name in self.order:
+            for inp in spec.targets[name].inputs:
+                lines.append(f'  "{inp}" -> "{name}";')
+        lines.append("}")
+        return "\n".join(lines) + "\n"
+
+    def to_mermaid(self, spec: "ProjectSpec") -> str:
+        """A Mermaid flowchart (renders in GitHub markdown)."""
+        ids = {name: f"n{i}" for i, name in enumerate([*spec.sources, *self.order])}
+        lines = ["flowchart LR"]
+        for name, src in spec.sources.items():
+            lines.append(f'  {ids[name]}[("{name}: {src.path}")]')
+        for name in self.order:
+            lines.append(f'  {ids[name]}["{name}"]')
+        for name in self.order:
+            for inp in spec.targets[name].inputs:
+                lines.append(f"  {ids[inp]} --> {ids[name]}")
+        return "\n".join(lines) + "\n"

@@ -113,17 +113,21 @@ def init(ctx: click.Context, directory: Path | None) -> None:
 @click.option("--dry-run", is_flag=True, help="Accepted for symmetry with `make --dry-run` (plan never builds).")
 @click.option("--force", is_flag=True, help="Plan as if every selected target were forced.")
 @click.option("--compression", help="Plan with this run's compression, e.g. zstd:9.")
+@click.option("--exclude", multiple=True, metavar="TARGET", help="Leave a target out (repeatable; NAME+ with downstream).")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @_project_dir_option
 @click.pass_context
 def plan(ctx: click.Context, targets: tuple[str, ...], dry_run: bool, force: bool, compression: str | None,
-         as_json: bool, directory: Path | None) -> None:
+         exclude: tuple[str, ...], as_json: bool, directory: Path | None) -> None:
     """Show what `make` would do for each target, and exactly why. Builds nothing."""
     from mldata import api
     from mldata.cli.render import print_plan
 
     project = _open(ctx, directory)
-    result = api.plan(project, targets, force=force, compression=_compression(compression))
+    from mldata.settings import compression_override
+
+    result = api.plan(project, targets, force=force, compression=compression_override(_compression(compression)),
+                      exclude=exclude)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
     else:
@@ -133,17 +137,19 @@ def plan(ctx: click.Context, targets: tuple[str, ...], dry_run: bool, force: boo
 @cli.command(epilog="\b\nExamples:\n" + EXAMPLES["status"])
 @click.argument("targets", nargs=-1)
 @click.option("--check", is_flag=True, help="Exit with status 1 when any target is stale (for CI).")
+@click.option("--exclude", multiple=True, metavar="TARGET", help="Leave a target out (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @_project_dir_option
 @click.pass_context
-def status(ctx: click.Context, targets: tuple[str, ...], check: bool, as_json: bool, directory: Path | None) -> None:
+def status(ctx: click.Context, targets: tuple[str, ...], check: bool, exclude: tuple[str, ...], as_json: bool,
+           directory: Path | None) -> None:
     """Show whether each target is up to date."""
     from mldata import api
     from mldata.cli.render import print_status
     from mldata.errors import StaleError
 
     project = _open(ctx, directory)
-    result = api.plan(project, targets)
+    result = api.plan(project, targets, exclude=exclude)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
     else:
@@ -173,13 +179,15 @@ def status(ctx: click.Context, targets: tuple[str, ...], check: bool, as_json: b
 @click.option("--rebuild-lock", is_flag=True, help="Ignore mldata.lock and rewrite it (reusing cached parts).")
 @click.option("--no-wait", is_flag=True, help="Fail at once if another build of this project is running.")
 @click.option("--allow-breaking", is_flag=True, help="Build despite breaking schema changes (warn instead).")
+@click.option("--exclude", multiple=True, metavar="TARGET", help="Leave a target out (repeatable; NAME+ with downstream).")
+@click.option("--locked", is_flag=True, help="Fail (exit 1) instead of building if mldata.lock would change (CI).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and the final summary line.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @_project_dir_option
 @click.pass_context
 def make(ctx: click.Context, targets: tuple[str, ...], dry_run: bool, force: bool, compression: str | None,
          jobs: int | None, executor: str, address: str | None, fail_fast: bool, rebuild_lock: bool, no_wait: bool,
-         allow_breaking: bool,
+         allow_breaking: bool, exclude: tuple[str, ...], locked: bool,
          quiet: bool, as_json: bool, directory: Path | None) -> None:
     """Build the selected targets (default: all), rebuilding only what changed.
 
@@ -196,7 +204,7 @@ def make(ctx: click.Context, targets: tuple[str, ...], dry_run: bool, force: boo
     comp = compression_override(_compression(compression))
     executor = resolve(project.spec, "executor", flag=executor).value
     if dry_run:
-        result = api.plan(project, targets, force=force, compression=comp)
+        result = api.plan(project, targets, force=force, compression=comp, exclude=exclude)
         if as_json:
             click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
         else:
@@ -206,7 +214,7 @@ def make(ctx: click.Context, targets: tuple[str, ...], dry_run: bool, force: boo
         raise UsageError(f"--address is for the dask executor, not {executor}", hint="add --executor dask")
     options = api.MakeOptions(force=force, compression=comp, jobs=jobs, executor=executor, address=address,
                               keep_going=not fail_fast, rebuild_lock=rebuild_lock, wait=not no_wait,
-                              allow_breaking=allow_breaking)
+                              allow_breaking=allow_breaking, exclude=exclude, locked=locked)
     progress = resolve(project.spec, "progress").value
     color = resolve(project.spec, "color").value
     fancy = not (quiet or as_json) and (progress == "rich" or (progress == "auto" and sys.stdout.isatty()))
@@ -237,15 +245,19 @@ def make(ctx: click.Context, targets: tuple[str, ...], dry_run: bool, force: boo
 
 
 @cli.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "dot", "mermaid"]), default="text", show_default=True,
+              help="A text tree, Graphviz DOT, or a Mermaid flowchart.")
 @click.option("--json", "as_json", is_flag=True, help="Print nodes and edges as JSON.")
 @_project_dir_option
 @click.pass_context
-def dag(ctx: click.Context, as_json: bool, directory: Path | None) -> None:
-    """Show sources and targets as a tree.
+def dag(ctx: click.Context, fmt: str, as_json: bool, directory: Path | None) -> None:
+    """Show sources and targets as a tree (or as DOT / Mermaid for diagrams).
 
     \b
-    Example:
+    Examples:
       mldata dag
+      mldata dag --format dot | dot -Tsvg > dag.svg
+      mldata dag --format mermaid >> README.md
     """
     from mldata.cli.render import dag_lines
 
@@ -259,8 +271,13 @@ def dag(ctx: click.Context, as_json: bool, directory: Path | None) -> None:
         }
         click.echo(json.dumps(data, indent=2, sort_keys=True))
         return
-    for line in dag_lines(project.spec, project.graph):
-        click.echo(line)
+    if fmt == "dot":
+        click.echo(project.graph.to_dot(project.spec), nl=False)
+    elif fmt == "mermaid":
+        click.echo(project.graph.to_mermaid(project.spec), nl=False)
+    else:
+        for line in dag_lines(project.spec, project.graph):
+            click.echo(line)
 
 
 @cli.command()

@@ -102,3 +102,52 @@ def test_make_prints_a_summary_table(basic: ProjectDir) -> None:
     header = next(line for line in lines if line.startswith("target"))
     assert header.split() == ["target", "status", "rows", "bytes", "time", "parts", "computed"]
     assert any(line.startswith("clean") and "built" in line for line in lines)
+
+
+CHAIN = """
+version: 1
+sources:
+  raw: {path: data/*.csv}
+targets:
+  a: {from: raw}
+  b: {from: a}
+  c: {from: b}
+  other: {from: raw}
+"""
+
+
+def test_selection_plus_syntax_and_exclude(project: ProjectDir) -> None:
+    project.config(CHAIN)
+    project.write("data/x.csv", csv_rows(3))
+
+    def planned(*args: str) -> list[str]:
+        return [t["target"] for t in json.loads(project.run("plan", "--json", *args).out)["targets"]]
+
+    assert planned("b") == ["a", "b"]
+    assert planned("+b") == ["a", "b"]
+    assert planned("b+") == ["a", "b", "c"]
+    assert planned("a+") == ["a", "b", "c"]
+    assert planned("--exclude", "other") == ["a", "b", "c"]
+    assert planned("--exclude", "b+") == ["a", "other"]
+    r = project.run("make", "a+")
+    assert r.code == 0
+    assert not (project.root / "build/other").exists() and (project.root / "build/c").exists()
+
+
+def test_make_locked_fails_when_the_lock_would_change(project: ProjectDir) -> None:
+    project.config(CHAIN)
+    project.write("data/x.csv", csv_rows(3))
+    r = project.run("make", "--locked")
+    assert r.code == 1 and "--locked" in r.err and "new: never built" in r.err
+    assert not (project.root / "mldata.lock").exists()
+    assert project.run("make").code == 0
+    assert project.run("make", "--locked").code == 0
+
+
+def test_dag_dot_and_mermaid(project: ProjectDir) -> None:
+    project.config(CHAIN)
+    project.write("data/x.csv", csv_rows(3))
+    dot = project.run("dag", "--format", "dot").out
+    assert dot.startswith("digraph mldata {") and '"a" -> "b";' in dot and '"raw" -> "other";' in dot
+    mermaid = project.run("dag", "--format", "mermaid").out
+    assert mermaid.startswith("flowchart LR") and "-->" in mermaid
