@@ -301,6 +301,66 @@ def clean(ctx: click.Context, cache: bool, cache_only: bool, directory: Path | N
 
 
 # ------------------------------------------------------------------------------------------------
+# lock
+# ------------------------------------------------------------------------------------------------
+
+
+@cli.group("lock")
+def lock_group() -> None:
+    """Repair and merge mldata.lock across git branches.
+
+    \b
+    Examples:
+      mldata lock resolve                 # after a merge left conflict markers in mldata.lock
+      git config merge.mldata.driver "mldata lock merge %O %A %B"
+      echo "mldata.lock merge=mldata" >> .gitattributes
+    """
+
+
+@lock_group.command("resolve")
+@_project_dir_option
+@click.pass_context
+def lock_resolve(ctx: click.Context, directory: Path | None) -> None:
+    """Rewrite mldata.lock from the entries (of either side of a conflict) that match the project
+    and the files on disk; the others are dropped, and `mldata make` rebuilds them (from the
+    part cache where it can)."""
+    from mldata import lock as lockfile
+    from mldata.lockmerge import resolve
+
+    project = _open(ctx, directory)
+    path = project.root / lockfile.LOCK_FILE
+    text = path.read_text() if path.exists() else ""
+    result = resolve(project, text)
+    lockfile.write(project.root, result.lock)
+    for name, side in sorted(result.kept.items()):
+        click.echo(f"kept     {name} ({side})")
+    for name in result.dropped:
+        click.echo(f"dropped  {name}: matches neither side; `mldata make` rebuilds it")
+    click.echo(f"wrote {lockfile.LOCK_FILE}: {len(result.kept)} kept, {len(result.dropped)} to rebuild")
+
+
+@lock_group.command("merge")
+@click.argument("base", type=click.Path(path_type=Path))
+@click.argument("ours", type=click.Path(path_type=Path))
+@click.argument("theirs", type=click.Path(path_type=Path))
+def lock_merge(base: Path, ours: Path, theirs: Path) -> None:
+    """A git merge driver: merge BASE, OURS and THEIRS per target into OURS.
+
+    An entry changed differently on both branches is dropped (the next make rebuilds it).
+    """
+    from mldata.lockmerge import merge_locks
+
+    def read(path: Path) -> str:
+        return path.read_text() if path.exists() else ""
+
+    result = merge_locks(read(base), read(ours), read(theirs))
+    ours.write_text(result.lock.to_text())
+    for name in result.dropped:
+        click.echo(f"mldata.lock: {name} changed on both branches; its entry is dropped and "
+                   f"`mldata make` will rebuild it", err=True)
+
+
+# ------------------------------------------------------------------------------------------------
 # config
 # ------------------------------------------------------------------------------------------------
 
