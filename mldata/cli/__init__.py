@@ -48,6 +48,22 @@ def _open(ctx: click.Context, directory: Path | None) -> Any:
     return open_project(_dir(ctx, directory))
 
 
+def _complete_targets(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion of target names (with the + selection forms)."""
+    from click.shell_completion import CompletionItem
+
+    try:
+        from mldata import config
+
+        directory = ctx.params.get("directory") or (ctx.find_root().params.get("directory") if ctx.parent else None)
+        spec = config.load(config.find_root(Path(directory or ".")))
+    except Exception:  # completion must never fail loudly
+        return []
+    prefix = "+" if incomplete.startswith("+") else ""
+    word = incomplete.lstrip("+")
+    return [CompletionItem(prefix + name) for name in spec.targets if name.startswith(word)]
+
+
 def _compression(value: str | None) -> Any:
     if value is None:
         return None
@@ -109,7 +125,7 @@ def init(ctx: click.Context, directory: Path | None) -> None:
 
 
 @cli.command(epilog="\b\nExamples:\n" + EXAMPLES["plan"])
-@click.argument("targets", nargs=-1)
+@click.argument("targets", nargs=-1, shell_complete=_complete_targets)
 @click.option("--dry-run", is_flag=True, help="Accepted for symmetry with `make --dry-run` (plan never builds).")
 @click.option("--force", is_flag=True, help="Plan as if every selected target were forced.")
 @click.option("--compression", help="Plan with this run's compression, e.g. zstd:9.")
@@ -135,7 +151,7 @@ def plan(ctx: click.Context, targets: tuple[str, ...], dry_run: bool, force: boo
 
 
 @cli.command(epilog="\b\nExamples:\n" + EXAMPLES["status"])
-@click.argument("targets", nargs=-1)
+@click.argument("targets", nargs=-1, shell_complete=_complete_targets)
 @click.option("--check", is_flag=True, help="Exit with status 1 when any target is stale (for CI).")
 @click.option("--exclude", multiple=True, metavar="TARGET", help="Leave a target out (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
@@ -165,7 +181,7 @@ def status(ctx: click.Context, targets: tuple[str, ...], check: bool, exclude: t
 
 
 @cli.command(epilog="\b\nExamples:\n" + EXAMPLES["make"])
-@click.argument("targets", nargs=-1)
+@click.argument("targets", nargs=-1, shell_complete=_complete_targets)
 @click.option("-n", "--dry-run", is_flag=True, help="Show the plan (as `mldata plan`) and build nothing.")
 @click.option("--force", is_flag=True, help="Rebuild the selected targets even if up to date.")
 @click.option("--compression", metavar="CODEC[:LEVEL]", help="Compression for this run, e.g. zstd:9, gzip, none.")
@@ -298,6 +314,23 @@ def clean(ctx: click.Context, cache: bool, cache_only: bool, directory: Path | N
     project = _open(ctx, directory)
     removed = api.clean(project, outputs=not cache_only, cache=cache or cache_only)
     click.echo("removed: " + ", ".join(removed) if removed else "nothing to remove")
+
+
+@cli.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script (commands, options and target names).
+
+    \b
+    Examples:
+      eval "$(mldata completion bash)"        # in ~/.bashrc
+      mldata completion fish > ~/.config/fish/completions/mldata.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    cls = get_completion_class(shell)
+    assert cls is not None
+    click.echo(cls(cli, {}, "mldata", "_MLDATA_COMPLETE").source())
 
 
 # ------------------------------------------------------------------------------------------------
@@ -515,7 +548,7 @@ def _entry(project: Any, target: str) -> dict[str, Any]:
 
 
 @schema.command("show")
-@click.argument("target")
+@click.argument("target", shell_complete=_complete_targets)
 @click.option("--json", "as_json", is_flag=True, help="Print the schema as JSON.")
 @_project_dir_option
 @click.pass_context
@@ -534,7 +567,7 @@ def schema_show(ctx: click.Context, target: str, as_json: bool, directory: Path 
 
 
 @schema.command("infer")
-@click.argument("target")
+@click.argument("target", shell_complete=_complete_targets)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file.")
 @click.option("--max-categories", type=click.IntRange(min=0), default=20, show_default=True,
               help="String columns with at most this many values get an isin check.")
@@ -563,7 +596,7 @@ def schema_infer(ctx: click.Context, target: str, output: Path | None, max_categ
 
 
 @schema.command("diff")
-@click.argument("target")
+@click.argument("target", shell_complete=_complete_targets)
 @click.option("--against", "rev", default="HEAD", show_default=True, help="The git revision to compare with.")
 @click.option("--json", "as_json", is_flag=True, help="Print the diff as JSON.")
 @_project_dir_option
@@ -596,7 +629,7 @@ def schema_diff(ctx: click.Context, target: str, rev: str, as_json: bool, direct
 
 
 @schema.command("log")
-@click.argument("target")
+@click.argument("target", shell_complete=_complete_targets)
 @click.option("--json", "as_json", is_flag=True, help="Print the versions as JSON.")
 @_project_dir_option
 @click.pass_context

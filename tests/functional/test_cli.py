@@ -151,3 +151,20 @@ def test_dag_dot_and_mermaid(project: ProjectDir) -> None:
     assert dot.startswith("digraph mldata {") and '"a" -> "b";' in dot and '"raw" -> "other";' in dot
     mermaid = project.run("dag", "--format", "mermaid").out
     assert mermaid.startswith("flowchart LR") and "-->" in mermaid
+
+
+def test_shell_completion_offers_target_names(basic: ProjectDir) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COMP_WORDS": "mldata make cl", "COMP_CWORD": "2", "_MLDATA_COMPLETE": "bash_complete"}
+    out = subprocess.run([sys.executable, "-m", "mldata"], cwd=basic.root, env=env, capture_output=True, text=True)
+    assert "plain,clean" in out.stdout.splitlines()
+    script = basic.run("completion", "bash")
+    assert script.code == 0 and "_mldata_completion" in script.out
+
+
+def test_mistyped_commands_and_options_get_suggestions(basic: ProjectDir) -> None:
+    r = basic.run("mak")
+    assert r.code == 2 and "Did you mean 'make'?" in r.err
