@@ -521,7 +521,7 @@ class SplitResult:
     """A split: the split of every row, and how it came out."""
 
     names: tuple[str, ...]
-    index: "np.ndarray"  # int8/int16 per row: position of the row's split in ``names``
+    index: "np.ndarray"  # int16 per row: position of the row's split in ``names``
     counts: dict[str, int]
     stable: bool  # False: rows were dealt by position (no key), adding rows moves rows
     method: str  # "hash", "group-hash", "random" or "random-stratified"
