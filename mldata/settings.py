@@ -51,7 +51,8 @@ def _workers(text: str) -> Any:
     return n
 
 
-def _compression(text: str) -> Compression:
+def parse_compression(text: str) -> Compression:
+    """A CODEC[:LEVEL] string, checked (UsageError with the valid range)."""
     try:
         codec, level = parse_compression_text(text)
     except ValueError:
@@ -83,7 +84,7 @@ SETTINGS: dict[str, Setting] = {
     for s in (
         Setting("workers", "workers", "MLDATA_WORKERS", "auto", "worker processes (auto: one per CPU)", _workers),
         Setting("compression", "compression", "MLDATA_COMPRESSION", Compression(*DEFAULT_COMPRESSION),
-                "Parquet codec and level", _compression, per_target=True),
+                "Parquet codec and level", parse_compression, per_target=True),
         Setting("executor", "executor", "MLDATA_EXECUTOR", "process", "where tasks run: process, inline, dask",
                 _choice("process", "inline", "dask")),
         Setting("progress", "progress", "MLDATA_PROGRESS", "auto",
@@ -151,7 +152,7 @@ def compression_override(flag: Compression | None, env: Mapping[str, str] | None
     if flag is not None:
         return flag
     raw = (os.environ if env is None else env).get(SETTINGS["compression"].env)
-    return _compression(raw) if raw else None
+    return parse_compression(raw) if raw else None
 
 
 def all_resolved(spec: ProjectSpec, env: Mapping[str, str] | None = None) -> list[Resolved]:
@@ -163,5 +164,5 @@ def all_resolved(spec: ProjectSpec, env: Mapping[str, str] | None = None) -> lis
     return out
 
 
-__all__ = ["SETTINGS", "Setting", "Resolved", "resolve", "resolve_workers", "compression_override",
+__all__ = ["SETTINGS", "Setting", "Resolved", "resolve", "resolve_workers", "compression_override", "parse_compression",
            "all_resolved", "Defaults"]

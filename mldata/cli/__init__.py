@@ -65,18 +65,12 @@ def _complete_targets(ctx: click.Context, param: click.Parameter, incomplete: st
 
 
 def _compression(value: str | None) -> Any:
+    """The --compression flag, checked (see settings.parse_compression)."""
     if value is None:
         return None
-    from mldata.spec import Compression, check_compression, parse_compression_text
+    from mldata.settings import parse_compression
 
-    try:
-        codec, level = parse_compression_text(value)
-    except ValueError:
-        raise UsageError(f"invalid --compression {value!r}", hint="write CODEC or CODEC:LEVEL, e.g. zstd:9") from None
-    problem = check_compression(codec, level)
-    if problem:
-        raise UsageError(f"--compression: {problem}")
-    return Compression(codec, level)
+    return parse_compression(value)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
