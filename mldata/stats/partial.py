@@ -91,15 +91,17 @@ FILE_SUFFIX = ".profile.arrow"
 _META_KEY = b"mldata.partial_profile"
 # Exact sums are integers in units of 2**-1074, the spacing of the smallest subnormal double.
 _UNIT_EXP = 1074
-# _exact_sum_int: values per bincount chunk so that the float64 partial sums are exact, and the
-# exponent field from which a slot's partial sum could overflow float64.
+# _exact_sum_int: terms per flush of the float64 slot sums (so that they stay exact), terms per
+# cache-sized block, slots (sign and exponent), the exponent field from which a slot's sum could
+# overflow float64 and the exact scaling applied to those terms, and the split of a significand.
 _SUM_CHUNK = 1 << 26
 _SUM_BLOCK = 1 << 15
-_LIMB_GROUP = 1 << 12
 _SLOTS = 0x1000
 _BIG_EXPONENT = 2000
 _BIG_SCALE = 600
 _LOW_BITS = 26
+# _sum_of_squares: integer-valued doubles below 2**41 summed in float64 in groups of 2**12 are exact
+_LIMB_GROUP = 1 << 12
 _HIGH_MASK = np.int64(~((1 << _LOW_BITS) - 1))
 # summary_of_runs: the multi-run selection costs about 6 ns per value plus 26 us per run, one
 # np.sort about 19 ns per value; select when there are enough values, and enough per run.
@@ -182,10 +184,12 @@ class PartialProfiler:
 
     ``columns``, ``types`` and ``max_distinct`` are those of
     :func:`~mldata.stats.profile.profile_batches`; ``datetime_summaries`` names the datetime
-    columns whose values are kept for a ``drift_summary`` (the same names must be passed to
-    :func:`merge_profiles` and :func:`~mldata.stats.profile.compact_profile`). The per-column
-    collection is the profile's own (:func:`~mldata.stats.profile.collect_columns`), so values are
-    converted, counted and keyed exactly as a whole-target profile does.
+    columns whose values are kept for a ``drift_summary`` (as ``compact_profile(...,
+    datetime_summaries=...)``; :func:`merge_profiles` includes the summaries the parts kept). The
+    per-column accumulators are the profile's own (those of
+    :func:`~mldata.stats.profile.collect_columns`), so values are converted, counted and keyed
+    exactly as a whole-target profile does. The worker feeds the batches it writes, e.g. of
+    65,536 rows; a part costs about 8 bytes per row and numeric column while it is collected.
     """
 
     def __init__(
@@ -261,7 +265,8 @@ def _column_part(data: Any, sketch: _DistinctSketch | None, *, keep_values: bool
         keys = pa.array(list(data.counts), type=pa.string())
         counts = np.fromiter(data.counts.values(), dtype=np.int64, count=len(data.counts))
         hashes = None if sketch is None else np.asarray(sorted(-h for h in sketch.heap), dtype=np.uint64)
-        return CategoricalPart(data.kind, data.arrow_type, data.n, data.n_missing, keys, counts, data.other_count, hashes)
+        return CategoricalPart(data.kind, data.arrow_type, data.n, data.n_missing, keys, counts,
+                               data.other_count, hashes)
     assert isinstance(data, OtherData)
     return OtherPart(data.kind, data.arrow_type, data.n, data.n_missing)
 
@@ -285,10 +290,10 @@ class PartialProfile:
         the sorted finite values), ``i64`` (datetime, when kept: sorted epoch ns), ``keys`` and
         ``counts`` (categorical, boolean) and ``sketch`` (k-minimum-values hashes, rarely set);
         the scalars (name, kind, counts, min, max, the exact sum as ``<hex>p<shift>``) are JSON in
-        the schema metadata under ``mldata.partial_profile``. Uncompressed by default, so that
-        :meth:`load` maps the file and reads the values without copying them; ``compression``
-        ("zstd" or "lz4") makes the file about 25% smaller (sorted random doubles compress poorly)
-        and loading slower.
+        the schema metadata under ``mldata.partial_profile``. Uncompressed by default (8 bytes per
+        finite numeric value): :meth:`load` reads the file in one call and the value arrays are
+        views of that buffer. ``compression`` ("zstd" or "lz4") makes files about 25-30% smaller
+        (sorted random doubles compress poorly) and loading about twice as slow.
         """
         path = Path(path)
         lists: dict[str, list[Any]] = {name: [None] * len(self.columns) for name in _LIST_COLUMNS}
@@ -345,7 +350,7 @@ class PartialProfile:
             raise ValueError(f"{path}: partial profile format {header.get('format_version')}/metrics "
                              f"{header.get('metrics_version')}, expected {FORMAT_VERSION}/{METRICS_VERSION}")
         batch = reader.get_batch(0)
-        lists = {name: _ListColumn(batch.column(name)) for name in _LIST_COLUMNS}
+        lists = {name: _ListColumn(batch, name) for name in _LIST_COLUMNS}
         columns: dict[str, ColumnPart] = {}
         for row, meta in enumerate(header["columns"]):
             kind = meta["kind"]
@@ -369,21 +374,31 @@ _LIST_COLUMNS = {"f64": pa.float64(), "i64": pa.int64(), "keys": pa.string(), "c
 
 
 class _ListColumn:
-    """Row access to a list column without a Python object per value."""
+    """Row access to a list column of a loaded batch, converted only when first used."""
 
-    def __init__(self, lists: pa.ListArray) -> None:
-        self.offsets = lists.offsets.to_numpy()
-        self.values = lists.values
+    def __init__(self, batch: pa.RecordBatch, name: str) -> None:
+        self._batch = batch
+        self._name = name
+        self._offsets: list[int] | None = None
+        self._values: pa.Array | None = None
         self._numpy: np.ndarray | None = None
 
+    def _bounds(self, row: int) -> tuple[int, int]:
+        if self._offsets is None:
+            lists = self._batch.column(self._name)
+            self._offsets = lists.offsets.to_numpy().tolist()
+            self._values = lists.values
+        return self._offsets[row], self._offsets[row + 1]
+
     def arrow(self, row: int) -> pa.Array:
-        start, end = int(self.offsets[row]), int(self.offsets[row + 1])
-        return self.values.slice(start, end - start)
+        start, end = self._bounds(row)
+        return self._values.slice(start, end - start)
 
     def numpy(self, row: int) -> np.ndarray:
+        start, end = self._bounds(row)
         if self._numpy is None:
-            self._numpy = self.values.to_numpy(zero_copy_only=False)
-        return self._numpy[int(self.offsets[row]):int(self.offsets[row + 1])]
+            self._numpy = self._values.to_numpy(zero_copy_only=False)
+        return self._numpy[start:end]
 
 
 def _list_array(items: list[Any], value_type: pa.DataType) -> pa.Array:
@@ -470,9 +485,71 @@ def merge_profiles(
         elif kind in ("categorical", "boolean"):
             full_columns[name] = _merge_categorical(kind, cols, top_k, max_distinct)
         else:
-            full_columns[name] = {"type": kind, "n": sum(c.n for c in cols), "n_missing": sum(c.n_missing for c in cols)}
+            full_columns[name] = {"type": kind, "n": sum(c.n for c in cols),
+                                  "n_missing": sum(c.n_missing for c in cols)}
     full = {"metrics_version": METRICS_VERSION, "n_rows": sum(part.n_rows for part in parts), "columns": full_columns}
     return compact_profile(full, datetime_summaries=keep)
+
+
+def combine_partials(parts: Sequence[PartialProfile]) -> PartialProfile:
+    """One partial profile of the union of the parts' rows, itself a part for :func:`merge_profiles`.
+
+    ``merge_profiles([combine_partials(g) for g in groups], ...)`` equals ``merge_profiles`` of all
+    the parts of the groups. This allows a two-level merge: a build can cache the combination of
+    a group of parts (keyed by the group's part keys), so that after one input changes it loads
+    and merges one group's parts plus one file per other group instead of every part file.
+    """
+    if not parts:
+        raise ValueError("combine_partials needs at least one part")
+    names = list(parts[0].columns)
+    for part in parts[1:]:
+        if list(part.columns) != names:
+            raise ValueError(f"parts profile different columns: {names} and {list(part.columns)}")
+    columns: dict[str, ColumnPart] = {}
+    for name in names:
+        cols = [part.columns[name] for part in parts]
+        first = cols[0]
+        if len({col.kind for col in cols}) != 1:
+            raise ValueError(f"column {name!r} was profiled as different kinds in different parts")
+        n, n_missing = sum(c.n for c in cols), sum(c.n_missing for c in cols)
+        if isinstance(first, NumericPart):
+            present = [c for c in cols if c.n_finite]
+            kept = all(c.values is not None for c in cols)
+            values = None
+            if kept:
+                runs = [c.values for c in present]
+                values = np.sort(np.concatenate(runs)) if len(runs) > 1 else (
+                    runs[0] if runs else np.empty(0, dtype=np.float64 if first.kind == "numeric" else np.int64))
+            columns[name] = NumericPart(
+                first.kind, first.arrow_type, n, n_missing, sum(c.n_pos_inf for c in cols),
+                sum(c.n_neg_inf for c in cols), sum(c.n_finite for c in cols),
+                min(c.min for c in present) if present else None, max(c.max for c in present) if present else None,
+                sum(c.total for c in cols) if first.kind == "numeric" else None, values)
+        elif isinstance(first, CategoricalPart):
+            keys, counts = _summed_counts(cols)
+            sketches = [c.sketch for c in cols if c.sketch is not None]
+            sketch = None
+            if sketches:
+                union = _DistinctSketch()
+                _add_hashes(union, np.unique(np.concatenate(sketches)).tolist())
+                sketch = np.asarray(sorted(-h for h in union.heap), dtype=np.uint64)
+            columns[name] = CategoricalPart(first.kind, first.arrow_type, n, n_missing, keys, counts,
+                                            sum(c.pruned for c in cols), sketch)
+        else:
+            columns[name] = OtherPart(first.kind, first.arrow_type, n, n_missing)
+    return PartialProfile(sum(part.n_rows for part in parts), columns)
+
+
+def _summed_counts(cols: Sequence[CategoricalPart]) -> tuple[pa.Array, np.ndarray]:
+    """The parts' category counts summed per key."""
+    if sum(len(c.keys) for c in cols) >= _ARROW_MERGE_MIN:
+        summed = _arrow_sums(cols)
+        return summed.column("key").combine_chunks(), summed.column("count_sum").to_numpy()
+    counts: dict[str, int] = {}
+    for col in cols:
+        for key, count in zip(col.keys.to_pylist(), col.counts.tolist()):
+            counts[key] = counts.get(key, 0) + count
+    return pa.array(list(counts), type=pa.string()), np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
 
 
 def merge_files(paths: Iterable[Path | str], schema: pa.Schema, **options: Any) -> dict[str, Any]:
@@ -572,17 +649,23 @@ def _add_hashes(sketch: _DistinctSketch, hashes: Iterable[int]) -> None:
             sketch.members.add(h)
 
 
+def _arrow_sums(cols: Sequence[CategoricalPart]) -> pa.Table:
+    """A table of ``key`` and ``count_sum``: the parts' counts summed per key with Arrow."""
+    table = pa.table({"key": pa.concat_arrays([c.keys for c in cols]),
+                      "count": pa.array(np.concatenate([c.counts for c in cols]), type=pa.int64())})
+    return table.group_by("key").aggregate([("count", "sum")])
+
+
 def _top_k_arrow(cols: Sequence[CategoricalPart], top_k: int) -> tuple[list[list], int, pa.Array]:
     """Summed counts with Arrow; top K by count descending, then key ascending (code points).
 
     Arrow orders strings by their UTF-8 bytes, which is Unicode code-point order, as Python's.
     """
-    table = pa.table({"key": pa.concat_arrays([c.keys for c in cols]),
-                      "count": pa.array(np.concatenate([c.counts for c in cols]))})
-    summed = table.group_by("key").aggregate([("count", "sum")])
+    summed = _arrow_sums(cols)
     top = pc.select_k_unstable(summed, top_k, sort_keys=[("count_sum", "descending"), ("key", "ascending")])
     chosen = summed.take(top)
-    pairs = [[key, int(count)] for key, count in zip(chosen.column("key").to_pylist(), chosen.column("count_sum").to_pylist())]
+    keys, counts = chosen.column("key").to_pylist(), chosen.column("count_sum").to_pylist()
+    pairs = [[key, int(count)] for key, count in zip(keys, counts)]
     return pairs, summed.num_rows, summed.column("key").combine_chunks()
 
 
@@ -778,7 +861,9 @@ def summary_of_runs(runs: Sequence[np.ndarray], values: np.ndarray | None = None
     return {"resolution": resolution, "n": n, "points": points}
 
 
-def order_statistics(runs: Sequence[np.ndarray], values: np.ndarray, ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def order_statistics(
+    runs: Sequence[np.ndarray], values: np.ndarray, ranks: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The order statistics x_(j) (1-based ranks) of the union of sorted runs, and #(x <= x_(j)).
 
     ``values`` is the concatenation of the non-empty ``runs`` (float64 or int64). Exact for any
