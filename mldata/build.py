@@ -82,6 +82,7 @@ class PartRef:
     schema: list[dict[str, Any]]
     keep: bool = False  # the output folder already holds this part, intact (partial builds)
     computed: bool = False  # computed in this run (not reused from the cache)
+    profile_file: str = ""  # its partial profile (stats/partial.py), next to the cached part
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ class TargetResult:
     schema_changes: tuple[str, ...] = ()  # human lines, when the columns changed
     warnings: tuple[str, ...] = ()
     checks: tuple[dict[str, Any], ...] = ()  # quality check results (CheckResult.to_json())
+    profile: dict[str, Any] | None = None  # the compact profile for the lock (METRICS.md §3.2)
 
 
 # --------------------------------------------------------------------------------------------
@@ -163,8 +165,13 @@ def run_part(task: PartTask) -> PartResult:
     batches = apply_row_local(task.steps, batches, root=task.root,
                               code_digests=task.code_digests, where=f"{task.target} ({task.unit})")
     out_schema, batches = _peek_schema(batches, schema, task.steps, task.root, task.code_digests)
+    from mldata.stats.partial import PartialProfiler
+
+    profiler = PartialProfiler(out_schema.remove_metadata())
     written = io.write_parquet(out_schema, batches, cache_file, codec=task.codec, level=task.level,
-                               on_hashing=lambda: _phase(task.target, task.unit, "hashing"))
+                               on_hashing=lambda: _phase(task.target, task.unit, "hashing"),
+                               observe=profiler.update)
+    profiler.finish().save(profile_path(cache_file))
     os.chmod(cache_file, 0o444)  # the cache is shared by hard links: discourage in-place edits
     _phase(task.target, task.unit, "done")
     result = PartResult(
@@ -181,6 +188,11 @@ def run_part(task: PartTask) -> PartResult:
         "data_hash": result.data_hash, "schema": result.schema,
     })
     return result
+
+
+def profile_path(part_file: Path) -> Path:
+    """Where a part's partial profile lives: ``<key>.profile.arrow`` beside ``<key>.parquet``."""
+    return part_file.with_name(part_file.stem + ".profile.arrow")
 
 
 def read_part_meta(cache_file: Path) -> dict[str, Any] | None:
@@ -383,7 +395,9 @@ def _link_parts(task: TargetTask) -> TargetResult:
         data_hashes[part.part_name] = rec["data"]
         rows += part.rows
     _remove_stale(out_dir, {p.part_name for p in parts})
-    return verdict.result(task.target, outputs, combine_digests(data_hashes), rows, schema_now)
+    _phase(task.target, "", "profiling")
+    profile = _merged_profile(parts, out_dir, unified)
+    return verdict.result(task.target, outputs, combine_digests(data_hashes), rows, schema_now, profile)
 
 
 def _schema_json(schema: Any) -> list[dict[str, Any]]:
@@ -548,8 +562,13 @@ def _write_single(task: TargetTask, table: Any) -> TargetResult:
     outputs = {rel: {"rows": written.rows, "bytes": written.bytes, "hash": written.file_hash, "data": written.data_hash}}
     from mldata.fingerprint import combine_digests
 
+    from mldata.stats.partial import merge_profiles, partial_profile
+
+    _phase(task.target, "", "profiling")
+    schema = table.schema.remove_metadata()
+    profile = merge_profiles([partial_profile(schema, table.to_batches())], schema)
     return verdict.result(task.target, outputs, combine_digests({name: written.data_hash}), written.rows,
-                          io.schema_to_json(written.schema))
+                          io.schema_to_json(written.schema), profile)
 
 
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
@@ -577,8 +596,9 @@ class _Verdict:
     checks: tuple[dict[str, Any], ...] = ()
 
     def result(self, target: str, outputs: dict[str, dict[str, Any]], data_hash: str, rows: int,
-               schema: list[dict[str, Any]]) -> TargetResult:
-        return TargetResult(target, outputs, data_hash, rows, schema, self.schema_changes, self.warnings, self.checks)
+               schema: list[dict[str, Any]], profile: dict[str, Any] | None = None) -> TargetResult:
+        return TargetResult(target, outputs, data_hash, rows, schema, self.schema_changes, self.warnings, self.checks,
+                            profile)
 
 
 def _policy(v: Validation, columns: list[dict[str, Any]]) -> _Verdict:
@@ -689,3 +709,37 @@ def _read_parts(parts: list[PartRef], path_of: Callable[[PartRef], Path]) -> tup
         offset += table.num_rows
         tables.append(table)
     return _concat(tables, ""), row_sources
+
+
+def _merged_profile(parts: list[PartRef], out_dir: Path, unified: Any) -> dict[str, Any]:
+    """The target's compact profile from its parts' partial profiles (computed where missing)."""
+    import pyarrow.parquet as pq
+
+    from mldata.stats.partial import PartialProfile, merge_profiles, partial_profile
+
+    partials = []
+    schema = unified if unified is not None else None
+    for part in parts:
+        placed = out_dir / part.part_name
+        loaded = None
+        if part.profile_file and unified is None:
+            try:
+                loaded = PartialProfile.load(part.profile_file)
+            except (OSError, ValueError):
+                loaded = None
+        if loaded is None:  # cache cleaned, or the part was cast to the unified schema
+            table = pq.read_table(placed)
+            loaded = partial_profile(table.schema.remove_metadata(), table.to_batches())
+            if part.profile_file and unified is None:
+                try:
+                    loaded.save(part.profile_file)
+                except OSError:
+                    pass
+        partials.append(loaded)
+        if schema is None:
+            schema = _schema_from_json(part.schema)
+    if schema is None:
+        import pyarrow as pa
+
+        schema = pa.schema([])
+    return merge_profiles(partials, schema)

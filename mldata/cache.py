@@ -54,6 +54,7 @@ def prune(root: Path, max_bytes: int) -> list[Path]:
         if total <= max_bytes:
             break
         path.with_suffix(".json").unlink(missing_ok=True)
+        path.with_name(path.stem + ".profile.arrow").unlink(missing_ok=True)
         path.unlink(missing_ok=True)
         total -= size
         removed.append(path)

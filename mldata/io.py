@@ -227,8 +227,12 @@ def write_parquet(
     codec: str,
     level: int | None,
     on_hashing: Callable[[], None] | None = None,
+    observe: Callable[[pa.RecordBatch], None] | None = None,
 ) -> Written:
-    """Stream batches into ``dest`` as Parquet, atomically, hashing the logical data on the way."""
+    """Stream batches into ``dest`` as Parquet, atomically, hashing the logical data on the way.
+
+    ``observe`` sees every batch written (e.g. to profile the data in the same pass).
+    """
     schema = schema.remove_metadata()
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".tmp-{os.urandom(6).hex()}-{dest.name}")
@@ -245,6 +249,8 @@ def write_parquet(
                 if batch.schema != schema:
                     batch = _conform(batch, schema)
                 hasher.update(batch)
+                if observe is not None:
+                    observe(batch)
                 writer.write_batch(batch)
         if on_hashing is not None:
             on_hashing()

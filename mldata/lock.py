@@ -38,7 +38,30 @@ class Lock:
 
     def to_text(self) -> str:
         doc = {"lock_version": LOCK_VERSION, "targets": self.targets}
-        return json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+        return _dump(doc, 0) + "\n"
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _dump(value: Any, level: int) -> str:
+    """JSON with sorted keys and two-space indentation, except that a list of scalars stays on
+    one line (so a profile's [value, count] pairs take a line each, not four)."""
+    pad = "  " * (level + 1)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = [f"{pad}{json.dumps(str(k), ensure_ascii=False)}: {_dump(value[k], level + 1)}"
+                 for k in sorted(value, key=str)]
+        return "{\n" + ",\n".join(items) + "\n" + "  " * level + "}"
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "[]"
+        if all(_scalar(v) for v in value):
+            return "[" + ", ".join(json.dumps(v, ensure_ascii=False) for v in value) + "]"
+        return "[\n" + ",\n".join(pad + _dump(v, level + 1) for v in value) + "\n" + "  " * level + "]"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def read(root: Path) -> Lock:

@@ -652,6 +652,18 @@ def schema_log(ctx: click.Context, target: str, as_json: bool, directory: Path |
 # ------------------------------------------------------------------------------------------------
 
 
+def _apply_context_settings(command: click.Command) -> None:
+    """Give every command the group's context settings (-h as well as --help, the width), so a
+    command's help reads the same however its context is made (docs, tests, completion)."""
+    command.context_settings = {**cli.context_settings, **command.context_settings}
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _apply_context_settings(sub)
+
+
+_apply_context_settings(cli)
+
+
 def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 

@@ -28,8 +28,8 @@ def render() -> str:
         "",
     ]
     for path, command in _walk(cli, ["mldata"]):
-        ctx = click.Context(command, info_name=" ".join(path), terminal_width=100, max_content_width=100,
-                            help_option_names=["-h", "--help"])  # as the real CLI: cli.context_settings
+        settings = {**command.context_settings, "terminal_width": 100, "max_content_width": 100}
+        ctx = click.Context(command, info_name=" ".join(path), **settings)
         lines += [f"## `{' '.join(path)}`", "", "```text", command.get_help(ctx).rstrip(), "```", ""]
     return "\n".join(lines)
 

@@ -335,3 +335,25 @@ def test_the_live_display_renders_progress_and_failures(basic: ProjectDir) -> No
     text = reporter.console.export_text()
     assert "FAILED clean" in text and "nope" in text
     assert "built other" in text
+
+
+def test_the_lock_profile_equals_a_profile_of_the_whole_target_after_partial_rebuilds(basic: ProjectDir) -> None:
+    import pyarrow.dataset as ds
+
+    from mldata.stats.profile import compact_profile, profile_batches
+
+    def expected(target: str) -> dict:
+        files = sorted(str(p) for p in (basic.root / "build" / target).glob("*.parquet"))
+        table = ds.dataset(files, format="parquet").to_table()
+        return compact_profile(profile_batches(table.schema, table.to_batches()))
+
+    basic.run("make")
+    basic.write("data/part1.csv", csv_rows(30, start=100))
+    basic.run("make")
+    basic.run("clean", "--cache")  # partial profiles gone: recomputed from the outputs
+    basic.write("data/part2.csv", csv_rows(9, start=200))
+    assert basic.run("make").code == 0
+    lock = json.loads(basic.lock_text())
+    for target in ("clean", "top"):
+        assert json.dumps(lock["targets"][target]["profile"], sort_keys=True) == json.dumps(expected(target), sort_keys=True)
+    assert lock["targets"]["clean"]["profile"]["columns"]["value"]["drift_summary"]["points"]
