@@ -106,6 +106,19 @@ class Validation:
     old_columns: tuple[dict[str, Any], ...] | None = None  # the schema in the lock (None: first build)
     on_breaking: str = "fail"
     allow_breaking: bool = False
+    old_profile: dict[str, Any] | None = None  # the previous build's profile (the drift gate's baseline)
+    drift: dict[str, Any] | None = None  # the target's `drift:` settings
+    drift_defaults: tuple[float | None, float | None] | None = None  # defaults.drift warn/fail (PSI)
+
+    def drift_config(self) -> Any:
+        from mldata.stats.drift import DriftConfig
+
+        raw: dict[str, Any] = {}
+        if self.drift_defaults:
+            warn, fail = self.drift_defaults
+            raw.update({k: v for k, v in (("warn", warn), ("fail", fail)) if v is not None})
+        raw.update({k: v for k, v in (self.drift or {}).items() if k != "on_fail"})
+        return DriftConfig.from_mapping(raw)
 
     @property
     def has_schema(self) -> bool:
@@ -364,8 +377,8 @@ def run_target(task: TargetTask) -> TargetResult:
 def _link_parts(task: TargetTask) -> TargetResult:
     """Place each cached part in the output folder (a hard link where possible), drop stale files.
 
-    When every part has the same schema (the usual case) this needs no pyarrow at all, so a
-    build that only restores parts from the cache starts no Arrow machinery.
+    Everything that can fail the target (validation, quality checks, the drift gate) runs on
+    the cached parts first; only then are outputs replaced.
     """
     from mldata.fingerprint import combine_digests
 
@@ -374,29 +387,32 @@ def _link_parts(task: TargetTask) -> TargetResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     parts = list(task.parts)
     unified = _unified_schema([p.schema for p in parts])
-    outputs: dict[str, dict[str, Any]] = {}
-    data_hashes: dict[str, str] = {}
-    rows = 0
     cache_dir = root / ".mldata" / "cache" / "parts"
     schema_now = _schema_json(unified) if unified is not None else (parts[0].schema if parts else [])
-    verdict = _Verdict()
-    if task.validation is not None:
-        verdict = _check_parts(task, parts, schema_now)
+    # where each part's final bytes are (cast to the unified schema where the files disagree)
+    sources: list[tuple[PartRef, Path, dict[str, Any]]] = []
     for part in parts:
         source = Path(part.cache_file) if part.cache_file else out_dir / part.part_name
         rec = {"rows": part.rows, "bytes": part.bytes, "hash": part.file_hash, "data": part.data_hash, "input": part.unit}
-        if unified is not None and part.schema != _schema_json(unified):
+        if unified is not None and part.schema != schema_now:
             source, rec = _conform_part(part, source, unified, task, cache_dir)
+        sources.append((part, source, rec))
+    verdict = _Verdict()
+    if task.validation is not None:
+        verdict = _check_parts(task, parts, schema_now)
+    _phase(task.target, "", "profiling")
+    profile = _merged_profile([(part, source) for part, source, _ in sources], unified)
+    verdict = _drift_gate(task.validation, profile, verdict)
+    outputs: dict[str, dict[str, Any]] = {}
+    data_hashes: dict[str, str] = {}
+    rows = 0
+    for part, source, rec in sources:
+        if not (part.keep and source == out_dir / part.part_name):
             _place(source, out_dir / part.part_name)
-        elif not part.keep:
-            _place(source, out_dir / part.part_name)
-        rel = f"{task.out_dir}/{part.part_name}"
-        outputs[rel] = rec
+        outputs[f"{task.out_dir}/{part.part_name}"] = rec
         data_hashes[part.part_name] = rec["data"]
         rows += part.rows
     _remove_stale(out_dir, {p.part_name for p in parts})
-    _phase(task.target, "", "profiling")
-    profile = _merged_profile(parts, out_dir, unified)
     return verdict.result(task.target, outputs, combine_digests(data_hashes), rows, schema_now, profile)
 
 
@@ -548,10 +564,16 @@ def _concat(tables: list[Any], target: str) -> Any:
 def _write_single(task: TargetTask, table: Any) -> TargetResult:
     from mldata import io
 
+    from mldata.stats.partial import merge_profiles, partial_profile
+
     verdict = _Verdict()
     if task.validation is not None:
         verdict = _check_table(task.validation, table, io.schema_to_json(table.schema.remove_metadata()),
                                source=task.target)
+    _phase(task.target, "", "profiling")
+    schema = table.schema.remove_metadata()
+    profile = merge_profiles([partial_profile(schema, table.to_batches())], schema)
+    verdict = _drift_gate(task.validation, profile, verdict)
     root = Path(task.root)
     out_dir = root / task.out_dir
     name = "data.parquet"
@@ -562,11 +584,6 @@ def _write_single(task: TargetTask, table: Any) -> TargetResult:
     outputs = {rel: {"rows": written.rows, "bytes": written.bytes, "hash": written.file_hash, "data": written.data_hash}}
     from mldata.fingerprint import combine_digests
 
-    from mldata.stats.partial import merge_profiles, partial_profile
-
-    _phase(task.target, "", "profiling")
-    schema = table.schema.remove_metadata()
-    profile = merge_profiles([partial_profile(schema, table.to_batches())], schema)
     return verdict.result(task.target, outputs, combine_digests({name: written.data_hash}), written.rows,
                           io.schema_to_json(written.schema), profile)
 
@@ -711,26 +728,26 @@ def _read_parts(parts: list[PartRef], path_of: Callable[[PartRef], Path]) -> tup
     return _concat(tables, ""), row_sources
 
 
-def _merged_profile(parts: list[PartRef], out_dir: Path, unified: Any) -> dict[str, Any]:
+def _merged_profile(parts: list[tuple[PartRef, Path]], unified: Any) -> dict[str, Any]:
     """The target's compact profile from its parts' partial profiles (computed where missing)."""
     import pyarrow.parquet as pq
 
     from mldata.stats.partial import PartialProfile, merge_profiles, partial_profile
 
     partials = []
-    schema = unified if unified is not None else None
-    for part in parts:
-        placed = out_dir / part.part_name
+    schema = unified
+    for part, source in parts:
+        usable = bool(part.profile_file) and unified is None
         loaded = None
-        if part.profile_file and unified is None:
+        if usable:
             try:
                 loaded = PartialProfile.load(part.profile_file)
             except (OSError, ValueError):
                 loaded = None
         if loaded is None:  # cache cleaned, or the part was cast to the unified schema
-            table = pq.read_table(placed)
+            table = pq.read_table(source)
             loaded = partial_profile(table.schema.remove_metadata(), table.to_batches())
-            if part.profile_file and unified is None:
+            if usable:
                 try:
                     loaded.save(part.profile_file)
                 except OSError:
@@ -743,3 +760,25 @@ def _merged_profile(parts: list[PartRef], out_dir: Path, unified: Any) -> dict[s
 
         schema = pa.schema([])
     return merge_profiles(partials, schema)
+
+
+def _drift_gate(v: "Validation | None", profile: dict[str, Any], verdict: "_Verdict") -> "_Verdict":
+    """Compare the new profile with the previous build's; warn, or fail with ``drift: {on_fail: fail}``."""
+    if v is None or v.old_profile is None or v.drift is None and v.drift_defaults is None:
+        return verdict
+    from mldata.stats.drift import Severity, drift_profiles
+
+    config = v.drift_config()
+    results = drift_profiles(v.old_profile, profile, config)
+    failing = sorted(c for c, r in results.items() if r.severity == Severity.FAIL)
+    warning = sorted(c for c, r in results.items() if r.severity == Severity.WARN)
+    if failing and (v.drift or {}).get("on_fail", "warn") == "fail":
+        raise BuildError(
+            f"{v.target}: data drift against the previous build fails on " + ", ".join(
+                f"{c} (PSI {results[c].psi:.3f})" if results[c].psi is not None else c for c in failing),
+            hint=f"inspect with `mldata drift {v.target}`; if the change is expected, raise the thresholds or set "
+                 "`drift: {on_fail: warn}`. The previous outputs are kept.",
+        )
+    lines = [f"drift {'fails' if c in failing else 'warns'} on {c}" + (
+        f" (PSI {results[c].psi:.3f})" if results[c].psi is not None else "") for c in failing + warning]
+    return _Verdict(verdict.schema_changes, verdict.warnings + tuple(lines), verdict.checks)

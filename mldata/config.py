@@ -35,7 +35,7 @@ from mldata.spec import (
 CONFIG_FILE = "mldata.yaml"
 STATE_DIR = ".mldata"
 _CACHE_FILE = "config-cache.json"
-_CACHE_FORMAT = 3
+_CACHE_FORMAT = 4
 
 
 # --------------------------------------------------------------------------------------------
@@ -204,6 +204,8 @@ def _models() -> dict[str, Any]:
             None, description="quality checks: duplicates, missing, label_balance, row_count")
         on_breaking: Literal["fail", "warn", "allow"] = Field(
             "fail", description="what a breaking schema change does: fail the build, warn, or allow")
+        drift: Optional[dict[str, Any]] = Field(
+            None, description="drift settings (docs/metrics.md) and on_fail: warn|fail for make's drift gate")
         description: Optional[str] = None
 
         _c = field_validator("compression", mode="before")(classmethod(lambda cls, v: _coerce_compression(v)))
@@ -581,6 +583,10 @@ def _resolve(project: Any, doc: Any, *, root: Path, filename: str) -> ProjectSpe
         elif tgt.schema_ is not None:
             schema_inline = dict(tgt.schema_)
             _check_schema(root, None, schema_inline, where("targets", name, "schema"))
+        drift = None
+        if tgt.drift is not None:
+            drift = dict(tgt.drift)
+            drift_config(spec_defaults=defaults, target_drift=drift, where=where("targets", name, "drift"))
         if tgt.checks is not None:
             from mldata.validate import validate_checks_config
 
@@ -600,6 +606,7 @@ def _resolve(project: Any, doc: Any, *, root: Path, filename: str) -> ProjectSpe
             schema_inline=schema_inline,
             checks=dict(tgt.checks) if tgt.checks is not None else None,
             on_breaking=tgt.on_breaking,
+            drift=drift,
             where=loc,
         )
 
@@ -642,6 +649,30 @@ def _defaults(model: Any, where: Any) -> Defaults:
         drift_warn=drift.warn if drift else None,
         drift_fail=drift.fail if drift else None,
     )
+
+
+def drift_config(*, spec_defaults: Defaults | None = None, user_defaults: Defaults | None = None,
+                 target_drift: dict[str, Any] | None = None, where: Location | None = None) -> Any:
+    """The DriftConfig of a target: built-in thresholds, then the user's and the project's
+    `defaults.drift` (warn/fail PSI), then the target's own `drift:` mapping. A bad mapping is a
+    ConfigError at ``where``."""
+    from mldata.stats.drift import DriftConfig
+
+    raw: dict[str, Any] = {}
+    for layer in (user_defaults, spec_defaults):
+        if layer is not None:
+            if layer.drift_warn is not None:
+                raw["warn"] = layer.drift_warn
+            if layer.drift_fail is not None:
+                raw["fail"] = layer.drift_fail
+    target = {k: v for k, v in (target_drift or {}).items() if k != "on_fail"}
+    on_fail = (target_drift or {}).get("on_fail", "warn")
+    if on_fail not in ("warn", "fail"):
+        raise ConfigError(f"drift.on_fail must be warn or fail, not {on_fail!r}", location=where)
+    try:
+        return DriftConfig.from_mapping({**raw, **target})
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ConfigError(f"invalid drift settings: {exc}", hint="see docs/metrics.md", location=where) from None
 
 
 def user_config_path() -> Path:

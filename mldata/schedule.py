@@ -163,6 +163,9 @@ class _Run:
             old_columns=tuple(old["columns"]) if old and "columns" in old else None,
             on_breaking=target.on_breaking,
             allow_breaking=self.options.allow_breaking,
+            old_profile=(self.lock.entry(name) or {}).get("profile"),
+            drift=target.drift,
+            drift_defaults=_drift_defaults(self.spec),
         )
 
     def finish(self, name: str) -> None:
@@ -395,3 +398,10 @@ def _size(path: str) -> int:
         return os.path.getsize(path)
     except OSError:
         return 0
+
+
+def _drift_defaults(spec: ProjectSpec) -> tuple[float | None, float | None]:
+    """PSI warn/fail from the project's defaults, else the user's (None: built-in)."""
+    warn = spec.defaults.drift_warn if spec.defaults.drift_warn is not None else spec.user_defaults.drift_warn
+    fail = spec.defaults.drift_fail if spec.defaults.drift_fail is not None else spec.user_defaults.drift_fail
+    return warn, fail

@@ -120,6 +120,7 @@ class TargetSpec:
     schema_inline: dict[str, Any] | None = None  # or the pandera schema given inline
     checks: dict[str, Any] | None = None  # quality checks (see mldata.validate.run_checks)
     on_breaking: str = "fail"  # fail | warn | allow: what a breaking schema change does
+    drift: dict[str, Any] | None = None  # drift settings (+ on_fail: warn|fail for make's gate)
 
     @property
     def partitioned(self) -> bool:
@@ -217,6 +218,7 @@ class ProjectSpec:
                 schema_inline=t.get("schema_inline"),
                 checks=t.get("checks"),
                 on_breaking=t.get("on_breaking", "fail"),
+                drift=t.get("drift"),
             )
             for name, t in data["targets"].items()
         }

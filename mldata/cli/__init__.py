@@ -328,6 +328,130 @@ def completion(shell: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------------
+# profile / drift
+# ------------------------------------------------------------------------------------------------
+
+
+def _maybe_project(ctx: click.Context, directory: Path | None) -> Any:
+    """The project when there is one (profile and drift also work on bare paths)."""
+    from mldata.errors import ConfigError
+
+    try:
+        return _open(ctx, directory)
+    except ConfigError as exc:
+        if "no mldata.yaml" in exc.message:
+            return None
+        raise
+
+
+@cli.command()
+@click.argument("what", shell_complete=_complete_targets)
+@click.option("--columns", help="Comma-separated columns to profile (default: all).")
+@click.option("--sample", type=click.FloatRange(0, 1, min_open=True), help="Profile a seeded random share of rows "
+              "(e.g. 0.1); the output says it is sampled.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full profile as JSON.")
+@click.option("--markdown", is_flag=True, help="Print Markdown tables.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a self-contained HTML report (inline SVG histograms).")
+@_project_dir_option
+@click.pass_context
+def profile(ctx: click.Context, what: str, columns: str | None, sample: float | None, as_json: bool, markdown: bool,
+            html_file: Path | None, directory: Path | None) -> None:
+    """Profile a target's built data, or a file or folder: per-column statistics (docs/metrics.md).
+
+    \b
+    Examples:
+      mldata profile penguins_clean
+      mldata profile data/ --columns amount,country --json
+      mldata profile penguins_clean --html profile.html
+    """
+    from mldata.cli import reports
+    from mldata.inspect import full_profile, resolve_data
+
+    project = _maybe_project(ctx, directory)
+    ref = resolve_data(what, project)
+    result = full_profile(ref, columns=[c.strip() for c in columns.split(",")] if columns else None, sample=sample)
+    if html_file is not None:
+        html_file.write_text(reports.profile_html(result))
+        click.echo(f"wrote {html_file}")
+    if as_json:
+        click.echo(json.dumps(result, indent=2, sort_keys=True, default=str))
+    elif markdown:
+        click.echo(reports.profile_markdown(result))
+    elif html_file is None:
+        reports.print_profile(result)
+
+
+@cli.command()
+@click.argument("first", shell_complete=_complete_targets)
+@click.argument("second", required=False, shell_complete=_complete_targets)
+@click.option("--against", "rev", default=None, metavar="GIT_REV",
+              help="Baseline: the target's profile in mldata.lock at this revision (default HEAD).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write an HTML report with baseline/current bins per column.")
+@_project_dir_option
+@click.pass_context
+def drift(ctx: click.Context, first: str, second: str | None, rev: str | None, as_json: bool,
+          html_file: Path | None, directory: Path | None) -> None:
+    """Data drift per column: PSI, KL, JS, KS or chi-square, missing-share change, severity.
+
+    With one TARGET: the current build against the profile committed in mldata.lock at git HEAD
+    (or --against REV); the old data need not exist. With A B (targets or paths): B against A,
+    computed from the data. Exits 1 when any column reaches `fail` (for CI).
+
+    \b
+    Examples:
+      mldata drift penguins_clean
+      mldata drift penguins_clean --against v1.2 --json
+      mldata drift data/2024-01.parquet data/2024-02.parquet --html drift.html
+    """
+    from mldata.cli import reports
+    from mldata.config import drift_config
+    from mldata.errors import BuildError
+    from mldata.inspect import compact_of, drift as compute, resolve_data
+
+    project = _maybe_project(ctx, directory)
+    target = first if second is None else None
+    if second is None:
+        if project is None or first not in project.spec.targets:
+            raise UsageError(f"{first!r} is not a target", hint="give a target, or two targets/paths to compare")
+        if rev is None:
+            rev = "HEAD"
+        from mldata.githistory import lock_at
+
+        old = (lock_at(project.root, rev) or {}).get("targets", {}).get(first)
+        if not old or not old.get("profile"):
+            raise UsageError(f"mldata.lock at {rev} has no profile of {first!r}",
+                             hint="commit a build of it first, or compare two paths: mldata drift A B")
+        baseline, current = old["profile"], resolve_data(first, project)
+        title = f"drift of {first}: now vs {rev}"
+    else:
+        if rev is not None:
+            raise UsageError("--against compares a target with its committed profile; not with two paths")
+        base_ref = resolve_data(first, project)
+        current = resolve_data(second, project)
+        baseline = compact_of(base_ref)
+        target = second if project is not None and second in project.spec.targets else None
+        title = f"drift of {second} against {first}"
+    spec = project.spec if project is not None else None
+    config = drift_config(spec_defaults=spec.defaults if spec else None, user_defaults=spec.user_defaults if spec else None,
+                          target_drift=spec.targets[target].drift if spec and target else None)
+    results = compute(baseline, current, config)
+    if html_file is not None:
+        html_file.write_text(reports.drift_html(title, results))
+        click.echo(f"wrote {html_file}")
+    if as_json:
+        click.echo(json.dumps({"title": title, "columns": {c: r.to_dict() for c, r in results.items()}},
+                              indent=2, sort_keys=True))
+    elif html_file is None:
+        reports.print_drift(title, results)
+    failing = sorted(c for c, r in results.items() if r.severity.value == "fail")
+    if failing:
+        raise BuildError(f"drift fails on {len(failing)} column(s): {', '.join(failing)}")
+
+
+# ------------------------------------------------------------------------------------------------
 # lock
 # ------------------------------------------------------------------------------------------------
 
