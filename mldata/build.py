@@ -126,6 +126,16 @@ class Validation:
 
 
 @dataclass(frozen=True)
+class OutputOptions:
+    """How a finished target is written (single-file modes): format, split, Parquet options."""
+
+    format: str = "parquet"
+    split: dict[str, Any] | None = None
+    row_group_size: int | None = None
+    dictionary: bool | list[str] | None = None
+
+
+@dataclass(frozen=True)
 class TargetTask:
     """Finish a target: link its parts, or run its global steps / python function, and write it.
 
@@ -147,6 +157,7 @@ class TargetTask:
     inputs: tuple[tuple[str, tuple[InputFile, ...]], ...] = ()  # ("whole"): input name -> files
     code_digests: dict[str, str] | None = None
     validation: Validation | None = None
+    output: OutputOptions = OutputOptions()
 
 
 @dataclass(frozen=True)
@@ -160,6 +171,7 @@ class TargetResult:
     warnings: tuple[str, ...] = ()
     checks: tuple[dict[str, Any], ...] = ()  # quality check results (CheckResult.to_json())
     profile: dict[str, Any] | None = None  # the compact profile for the lock (METRICS.md §3.2)
+    splits: dict[str, int] | None = None  # rows per split, for split targets
 
 
 # --------------------------------------------------------------------------------------------
@@ -562,9 +574,11 @@ def _concat(tables: list[Any], target: str) -> Any:
 
 
 def _write_single(task: TargetTask, table: Any) -> TargetResult:
+    """Validate, profile and gate a whole table, then write it: one file, or one per split."""
     from mldata import io
-
+    from mldata.fingerprint import combine_digests
     from mldata.stats.partial import merge_profiles, partial_profile
+    from mldata.writers import output_extension, write_output
 
     verdict = _Verdict()
     if task.validation is not None:
@@ -574,18 +588,56 @@ def _write_single(task: TargetTask, table: Any) -> TargetResult:
     schema = table.schema.remove_metadata()
     profile = merge_profiles([partial_profile(schema, table.to_batches())], schema)
     verdict = _drift_gate(task.validation, profile, verdict)
+    opts = task.output
+    pieces: dict[str, Any] = {"": table}
+    splits: dict[str, int] | None = None
+    if opts.split is not None:
+        from mldata.split import compute_splits
+
+        _phase(task.target, "", "splitting")
+        result = compute_splits(table, ratios=opts.split["ratios"], seed=opts.split["seed"], key=opts.split["key"],
+                                group=opts.split["group"], stratify=opts.split["stratify"])
+        pieces = result.tables(table)
+        splits = dict(result.counts)
+        notes = list(result.warnings)
+        if not result.stable:
+            notes.append("split has no key, so it is not stable under changes: rows are dealt by position, and adding "
+                         "or changing rows moves others "
+                         "between splits (set split.key for a stable split)")
+        verdict = _Verdict(verdict.schema_changes, verdict.warnings + tuple(notes), verdict.checks)
     root = Path(task.root)
     out_dir = root / task.out_dir
-    name = "data.parquet"
+    ext = output_extension(opts.format, task.codec)
+    outputs: dict[str, dict[str, Any]] = {}
+    data_hashes: dict[str, str] = {}
+    rows = 0
     _phase(task.target, "", "writing")
-    written = io.write_parquet(table.schema, table.to_batches(), out_dir / name, codec=task.codec, level=task.level)
-    _remove_stale(out_dir, {name})
-    rel = f"{task.out_dir}/{name}"
-    outputs = {rel: {"rows": written.rows, "bytes": written.bytes, "hash": written.file_hash, "data": written.data_hash}}
-    from mldata.fingerprint import combine_digests
+    for split, piece in pieces.items():
+        name = f"{split}/data{ext}" if split else f"data{ext}"
+        written = write_output(piece.schema, piece.to_batches(), out_dir / name, format=opts.format, codec=task.codec,
+                               level=task.level, row_group_size=opts.row_group_size,
+                               dictionary=True if opts.dictionary is None else opts.dictionary)
+        rec: dict[str, Any] = {"rows": written.rows, "bytes": written.bytes, "hash": written.file_hash,
+                               "data": written.data_hash}
+        if split:
+            rec["split"] = split
+        outputs[f"{task.out_dir}/{name}"] = rec
+        # keyed by the split, not the file name: the data hash must not depend on the format
+        data_hashes[split or "data"] = written.data_hash
+        rows += written.rows
+    _remove_stale_tree(out_dir, {f"{split}/data{ext}" if split else f"data{ext}" for split in pieces})
+    return verdict.result(task.target, outputs, combine_digests(data_hashes), rows,
+                          io.schema_to_json(schema), profile, splits)
 
-    return verdict.result(task.target, outputs, combine_digests({name: written.data_hash}), written.rows,
-                          io.schema_to_json(written.schema), profile)
+
+def _remove_stale_tree(out_dir: Path, keep: set[str]) -> None:
+    """Remove files (and emptied split folders) of earlier builds that this build did not write."""
+    for path in sorted(out_dir.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        rel = path.relative_to(out_dir).as_posix()
+        if path.is_file() and rel not in keep:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
 
 
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
@@ -613,9 +665,10 @@ class _Verdict:
     checks: tuple[dict[str, Any], ...] = ()
 
     def result(self, target: str, outputs: dict[str, dict[str, Any]], data_hash: str, rows: int,
-               schema: list[dict[str, Any]], profile: dict[str, Any] | None = None) -> TargetResult:
+               schema: list[dict[str, Any]], profile: dict[str, Any] | None = None,
+               splits: dict[str, int] | None = None) -> TargetResult:
         return TargetResult(target, outputs, data_hash, rows, schema, self.schema_changes, self.warnings, self.checks,
-                            profile)
+                            profile, splits)
 
 
 def _policy(v: Validation, columns: list[dict[str, Any]]) -> _Verdict:

@@ -35,7 +35,7 @@ from mldata.spec import (
 CONFIG_FILE = "mldata.yaml"
 STATE_DIR = ".mldata"
 _CACHE_FILE = "config-cache.json"
-_CACHE_FORMAT = 4
+_CACHE_FORMAT = 5
 
 
 # --------------------------------------------------------------------------------------------
@@ -206,6 +206,13 @@ def _models() -> dict[str, Any]:
             "fail", description="what a breaking schema change does: fail the build, warn, or allow")
         drift: Optional[dict[str, Any]] = Field(
             None, description="drift settings (docs/metrics.md) and on_fail: warn|fail for make's drift gate")
+        format: Literal["parquet", "csv", "jsonl", "arrow", "feather"] = Field(
+            "parquet", description="output format; csv, jsonl and arrow write one file per target (or split)")
+        split: Optional[dict[str, Any]] = Field(
+            None, description="stable splits: {ratios: {train: 0.8, ...}, seed, key, group, stratify}")
+        row_group_size: Optional[int] = Field(None, ge=1, description="Parquet rows per row group")
+        dictionary: Optional[Union[bool, list[str]]] = Field(
+            None, description="Parquet dictionary encoding: true, false, or a list of columns")
         description: Optional[str] = None
 
         _c = field_validator("compression", mode="before")(classmethod(lambda cls, v: _coerce_compression(v)))
@@ -277,7 +284,8 @@ def load(root: Path, *, use_cache: bool = True) -> ProjectSpec:
     try:
         cache_path.parent.mkdir(exist_ok=True)
         tmp = cache_path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps({"key": key, "spec": spec.to_json()}, sort_keys=True))
+        # not sort_keys: mapping order is meaningful (derive runs in order, split ratios are cut in order)
+        tmp.write_text(json.dumps({"key": key, "spec": spec.to_json()}))
         os.replace(tmp, cache_path)
     except OSError:
         pass  # a read-only project still works; it just validates every time
@@ -583,6 +591,13 @@ def _resolve(project: Any, doc: Any, *, root: Path, filename: str) -> ProjectSpe
         elif tgt.schema_ is not None:
             schema_inline = dict(tgt.schema_)
             _check_schema(root, None, schema_inline, where("targets", name, "schema"))
+        split = None
+        if tgt.split is not None:
+            split = _split(tgt.split, where("targets", name, "split"))
+        fmt = "arrow" if tgt.format == "feather" else tgt.format
+        if tgt.compression is not None:
+            _check_format_compression(fmt, tgt.compression.codec, tgt.compression.level,
+                                      where("targets", name, "compression"))
         drift = None
         if tgt.drift is not None:
             drift = dict(tgt.drift)
@@ -607,6 +622,10 @@ def _resolve(project: Any, doc: Any, *, root: Path, filename: str) -> ProjectSpe
             checks=dict(tgt.checks) if tgt.checks is not None else None,
             on_breaking=tgt.on_breaking,
             drift=drift,
+            format=fmt,
+            split=split,
+            row_group_size=tgt.row_group_size,
+            dictionary=tgt.dictionary,
             where=loc,
         )
 
@@ -649,6 +668,34 @@ def _defaults(model: Any, where: Any) -> Defaults:
         drift_warn=drift.warn if drift else None,
         drift_fail=drift.fail if drift else None,
     )
+
+
+def _split(raw: dict[str, Any], where: Location) -> dict[str, Any]:
+    from mldata.split import check_split_config
+
+    unknown = sorted(set(raw) - {"ratios", "seed", "key", "group", "stratify"})
+    if unknown:
+        near = suggest(unknown[0], ["ratios", "seed", "key", "group", "stratify"])
+        raise ConfigError(f"unknown key {unknown[0]!r} in split", location=where,
+                          hint=f"did you mean {near!r}?" if near else "keys: ratios, seed, key, group, stratify")
+    if "ratios" not in raw:
+        raise ConfigError("split needs `ratios`, e.g. {train: 0.8, val: 0.1, test: 0.1}", location=where)
+    split = {"ratios": dict(raw["ratios"]), "seed": raw.get("seed", 0), "key": raw.get("key"),
+             "group": raw.get("group"), "stratify": raw.get("stratify")}
+    try:
+        check_split_config(split["ratios"], split["seed"], split["key"], split["group"], split["stratify"],
+                           location=where)
+    except ConfigError as exc:
+        raise ConfigError(exc.message, hint=exc.hint, location=exc.location or where) from None
+    return split
+
+
+def _check_format_compression(fmt: str, codec: str, level: int | None, where: Location) -> None:
+    from mldata.writers import check_format_compression
+
+    problem = check_format_compression(fmt, codec, level)
+    if problem:
+        raise ConfigError(problem, location=where)
 
 
 def drift_config(*, spec_defaults: Defaults | None = None, user_defaults: Defaults | None = None,

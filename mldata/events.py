@@ -43,6 +43,7 @@ class TargetFinished(Event):
     parts_computed: int
     schema_changes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    splits: dict[str, int] | None = None  # rows per split
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ class TargetOutcome:
     checks: list[dict[str, Any]] = field(default_factory=list)  # quality check results
     schema_changes: list[str] = field(default_factory=list)
     report: dict[str, Any] | None = None  # a validation report, when validation failed
+    splits: dict[str, int] | None = None  # rows per split
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -32,7 +33,7 @@ class TargetOutcome:
             "seconds": round(self.seconds, 3), "parts_computed": self.parts_computed,
             "message": self.message, "hint": self.hint, "cutoff": self.cutoff,
             "warnings": self.warnings, "checks": self.checks, "schema_changes": self.schema_changes,
-            "validation": self.report,
+            "validation": self.report, "splits": self.splits,
         }
 
 

@@ -128,12 +128,25 @@ class Scanner:
             "params": target.params,
             "step_semantics": STEP_SEMANTICS_VERSION,
         }
+        if target.split is not None:
+            recipe["split"] = {**target.split, "ratios": [[k, v] for k, v in target.split["ratios"].items()]}
         if target.schema_inline is not None or target.checks is not None or target.on_breaking != "fail":
             # validation settings do not change data, but changing them must re-validate it
             recipe["validation"] = {
                 "schema": target.schema_inline, "checks": target.checks, "on_breaking": target.on_breaking,
             }
-        encoding = {"format": "parquet", "compression": compression.to_json()}
+        encoding: dict[str, Any] = {"format": target.format, "compression": compression.to_json()}
+        if target.row_group_size is not None:
+            encoding["row_group_size"] = target.row_group_size
+        if target.dictionary is not None:
+            encoding["dictionary"] = target.dictionary
+        if target.format != "parquet" or compression.codec not in ("none", "snappy", "gzip", "brotli", "lz4", "zstd"):
+            from mldata.writers import check_format_compression
+
+            problem = check_format_compression(target.format, compression.codec, compression.level)
+            if problem:
+                raise ConfigError(f"target {name!r}: {problem}", hint="set `compression:` on the target",
+                                  location=target.where)
 
         code: dict[str, str] = {}
         if target.python:
@@ -165,11 +178,12 @@ class Scanner:
                 reader = {"format": src.format, "options": src.options}
             else:
                 entry = lock.entry(only) or {}
+                up_format = self.spec.targets[only].format
                 files = [
-                    (rel, str(self.root / rel), "parquet", {}) for rel in sorted(entry.get("outputs", {}))
+                    (rel, str(self.root / rel), up_format, {}) for rel in sorted(entry.get("outputs", {}))
                 ]
                 base = self.spec.targets[only].output
-                reader = {"format": "parquet", "options": {}}
+                reader = {"format": up_format, "options": {}}
             prefix = {
                 "steps": [s.to_json() for s in target.steps[: target.prefix_len]],
                 "reader": reader,

@@ -19,7 +19,7 @@ from typing import Any
 
 from mldata import lock as lockfile
 from mldata.cache import part_path, touch
-from mldata.build import (InputFile, PartRef, PartTask, TargetTask, Validation, profile_path, read_part_meta, run_part,
+from mldata.build import (InputFile, OutputOptions, PartRef, PartTask, TargetTask, Validation, profile_path, read_part_meta, run_part,
                           run_target)
 from mldata.errors import Cancelled, MldataError
 from mldata.outcome import BuildResult, TargetOutcome
@@ -183,7 +183,7 @@ class _Run:
             task = TargetTask(root=str(self.root), target=name, mode=mode, out_dir=target.output,
                               codec=compression.codec, level=compression.level, parts=parts,
                               suffix=target.steps[target.prefix_len:], code_digests=state.code,
-                              validation=validation)
+                              validation=validation, output=_output_options(target))
         else:
             inputs: list[tuple[str, tuple[InputFile, ...]]] = []
             for inp in target.inputs:
@@ -195,12 +195,13 @@ class _Run:
                     )
                 else:
                     entry = self.lock.entry(inp) or {}
-                    files = tuple(InputFile(rel, str(self.root / rel), "parquet", {}) for rel in sorted(entry.get("outputs", {})))
+                    fmt = self.spec.targets[inp].format
+                    files = tuple(InputFile(rel, str(self.root / rel), fmt, {}) for rel in sorted(entry.get("outputs", {})))
                 inputs.append((inp, files))
             task = TargetTask(root=str(self.root), target=name, mode="whole", out_dir=target.output,
                               codec=compression.codec, level=compression.level, suffix=target.steps,
                               python=target.python, params=target.params, inputs=tuple(inputs),
-                              code_digests=state.code, validation=validation)
+                              code_digests=state.code, validation=validation, output=_output_options(target))
         self.in_flight[self.executor.submit(run_target, task)] = ("target", name)
 
     # --- results ----------------------------------------------------------------------------------
@@ -237,6 +238,8 @@ class _Run:
             "schema": schema_entry((old or {}).get("schema"), result.schema),
             "profile": result.profile,
         }
+        if result.splits is not None:
+            self.lock.targets[name]["splits"] = result.splits
         self.lock_written |= lockfile.write(self.root, self.lock)
         for rel, rec in result.outputs.items():
             try:
@@ -249,11 +252,12 @@ class _Run:
         status = "partial" if decision.action is Action.PARTIAL else "built"
         self.outcomes[name] = TargetOutcome(name, status, result.rows, sum(r["bytes"] for r in result.outputs.values()),
                                             seconds, computed, warnings=list(result.warnings),
-                                            checks=list(result.checks), schema_changes=list(result.schema_changes))
+                                            checks=list(result.checks), schema_changes=list(result.schema_changes),
+                                            splits=result.splits)
         changed = old is None or old.get("data_hash") != result.data_hash
         self.reporter.emit(TargetFinished(name, result.rows, self.outcomes[name].bytes, seconds, changed, computed,
                                           schema_changes=tuple(result.schema_changes),
-                                          warnings=tuple(result.warnings)))
+                                          warnings=tuple(result.warnings), splits=result.splits))
         self.resolved(name)
 
     def _computed(self, name: str) -> int:
@@ -405,3 +409,8 @@ def _drift_defaults(spec: ProjectSpec) -> tuple[float | None, float | None]:
     warn = spec.defaults.drift_warn if spec.defaults.drift_warn is not None else spec.user_defaults.drift_warn
     fail = spec.defaults.drift_fail if spec.defaults.drift_fail is not None else spec.user_defaults.drift_fail
     return warn, fail
+
+
+def _output_options(target: Any) -> OutputOptions:
+    return OutputOptions(format=target.format, split=target.split, row_group_size=target.row_group_size,
+                         dictionary=target.dictionary)

@@ -83,6 +83,10 @@ class Step:
         return self.kind in ROW_LOCAL_STEPS or (self.kind == "python" and self.row_local)
 
     def to_json(self) -> dict[str, Any]:
+        """The step as recipe data. Mappings whose order matters become lists of pairs, because
+        recipes are hashed as canonical JSON with sorted keys."""
+        if self.kind == "derive":
+            return {"derive": [[k, v] for k, v in self.args.items()]}
         out: dict[str, Any] = {self.kind: self.args}
         if self.kind == "python":
             out["params"] = self.params
@@ -121,6 +125,10 @@ class TargetSpec:
     checks: dict[str, Any] | None = None  # quality checks (see mldata.validate.run_checks)
     on_breaking: str = "fail"  # fail | warn | allow: what a breaking schema change does
     drift: dict[str, Any] | None = None  # drift settings (+ on_fail: warn|fail for make's gate)
+    format: str = "parquet"  # parquet, csv, jsonl, arrow
+    split: dict[str, Any] | None = None  # {ratios, seed, key, group, stratify} (mldata.split)
+    row_group_size: int | None = None
+    dictionary: bool | list[str] | None = None
 
     @property
     def partitioned(self) -> bool:
@@ -141,7 +149,9 @@ class TargetSpec:
 
     @property
     def has_global_suffix(self) -> bool:
-        return self.partitioned and self.prefix_len < len(self.steps)
+        """Partitioned, but finished as a whole: global steps, a split, or a one-file format."""
+        return self.partitioned and (self.prefix_len < len(self.steps) or self.split is not None
+                                     or self.format != "parquet")
 
 
 @dataclass(frozen=True)
@@ -219,6 +229,10 @@ class ProjectSpec:
                 checks=t.get("checks"),
                 on_breaking=t.get("on_breaking", "fail"),
                 drift=t.get("drift"),
+                format=t.get("format", "parquet"),
+                split=t.get("split"),
+                row_group_size=t.get("row_group_size"),
+                dictionary=t.get("dictionary"),
             )
             for name, t in data["targets"].items()
         }

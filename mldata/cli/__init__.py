@@ -451,6 +451,60 @@ def drift(ctx: click.Context, first: str, second: str | None, rev: str | None, a
         raise BuildError(f"drift fails on {len(failing)} column(s): {', '.join(failing)}")
 
 
+@cli.group("compression")
+def compression_group() -> None:
+    """Measure codecs on your own data.
+
+    \b
+    Examples:
+      mldata compression bench penguins_clean
+      mldata compression bench data/big.parquet --codecs zstd:1,zstd:9,lz4,gzip:6 --json
+    """
+
+
+@compression_group.command("bench")
+@click.argument("what", shell_complete=_complete_targets)
+@click.option("--codecs", help="Comma-separated CODEC[:LEVEL] candidates (default: a standard grid).")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv", "jsonl", "arrow"]), default="parquet",
+              show_default=True, help="The output format to measure.")
+@click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True, help="Runs per codec (median).")
+@click.option("--sample-rows", type=click.IntRange(min=1), help="Measure on the first N rows only (stated in the output).")
+@click.option("--json", "as_json", is_flag=True, help="Print results and recommendations as JSON.")
+@_project_dir_option
+@click.pass_context
+def compression_bench(ctx: click.Context, what: str, codecs: str | None, fmt: str, repeats: int,
+                      sample_rows: int | None, as_json: bool, directory: Path | None) -> None:
+    """For each codec and level: size ratio, write MB/s and read MB/s on a target's data or a path,
+    with the smallest, fastest-reading and balanced choices."""
+    import pyarrow.dataset as ds
+
+    from mldata.compression import bench, default_candidates, format_results, parse_candidates, recommend
+    from mldata.inspect import resolve_data
+
+    project = _maybe_project(ctx, directory)
+    ref = resolve_data(what, project)
+    if all(f == "parquet" for _, f in ref.files):
+        table = ds.dataset([f for f, _ in ref.files], format="parquet").to_table()
+    else:
+        from mldata.compression import read_for_bench
+
+        table = read_for_bench(what if ref.target is None else ref.files[0][0])
+    if sample_rows is not None and table.num_rows > sample_rows:
+        table = table.slice(0, sample_rows)
+    candidates = parse_candidates(codecs, fmt) if codecs else default_candidates(fmt)
+    results = bench(table, candidates, repeats=repeats, format=fmt)
+    picks = recommend(results)
+    if as_json:
+        click.echo(json.dumps({"source": ref.label, "rows": table.num_rows, "sampled": sample_rows is not None,
+                               "results": [r.to_json() for r in results],
+                               "recommended": {k: r.label for k, r in picks.items()}}, indent=2, sort_keys=True))
+        return
+    click.echo(f"{ref.label}" + (f" (first {table.num_rows} rows)" if sample_rows else ""))
+    click.echo(format_results(results, picks))
+    for name, r in picks.items():
+        click.echo(f"{name.replace('_', ' ')}: {r.label}")
+
+
 # ------------------------------------------------------------------------------------------------
 # lock
 # ------------------------------------------------------------------------------------------------

@@ -91,6 +91,8 @@ class LineReporter:
                 f"built    {event.target}: {human_rows(event.rows)} rows, {human_bytes(event.bytes)}, "
                 f"{event.seconds:.2f} s" + ("" if event.data_changed else " (data unchanged)")
             )
+            if event.splits:
+                click.echo("  splits: " + ", ".join(f"{k} {v}" for k, v in event.splits.items()))
             for line in event.schema_changes:
                 click.echo(f"  schema: {line}")
             for line in event.warnings:
@@ -205,6 +207,8 @@ class RichReporter:
             self.console.print(f"[green]built[/] {event.target}: {human_rows(event.rows)} rows, "
                                f"{human_bytes(event.bytes)}, {event.seconds:.2f} s"
                                + ("" if event.data_changed else " (data unchanged)"))
+            if event.splits:
+                self.console.print("  splits: " + ", ".join(f"{k} {v}" for k, v in event.splits.items()))
             for line in event.schema_changes:
                 self.console.print(f"  schema: {line}", highlight=False)
             for line in event.warnings:

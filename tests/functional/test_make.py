@@ -357,3 +357,20 @@ def test_the_lock_profile_equals_a_profile_of_the_whole_target_after_partial_reb
     for target in ("clean", "top"):
         assert json.dumps(lock["targets"][target]["profile"], sort_keys=True) == json.dumps(expected(target), sort_keys=True)
     assert lock["targets"]["clean"]["profile"]["columns"]["value"]["drift_summary"]["points"]
+
+
+def test_derive_runs_in_declared_order_also_from_the_config_cache(project: ProjectDir) -> None:
+    project.config("""
+        version: 1
+        sources:
+          raw: {path: data/*.csv}
+        targets:
+          t:
+            from: raw
+            steps:
+              - derive: {z: "id * 2", y: "z + 1"}
+        """)
+    project.write("data/a.csv", csv_rows(3))
+    assert project.run("make").code == 0
+    assert project.run("make", "--force").code == 0  # the spec now comes from .mldata's cache
+    assert project.read("build/t").column("y").to_pylist() == [1, 3, 5]
