@@ -79,6 +79,7 @@ from mldata.stats.profile import (
     compact_profile,
     drift_summary,
     format_ns,
+    numpy_values,
     top_k_items,
 )
 
@@ -386,7 +387,7 @@ class _ListColumn:
     def _bounds(self, row: int) -> tuple[int, int]:
         if self._offsets is None:
             lists = self._batch.column(self._name)
-            self._offsets = lists.offsets.to_numpy().tolist()
+            self._offsets = numpy_values(lists.offsets, np.int32).tolist()
             self._values = lists.values
         return self._offsets[row], self._offsets[row + 1]
 
@@ -397,7 +398,7 @@ class _ListColumn:
     def numpy(self, row: int) -> np.ndarray:
         start, end = self._bounds(row)
         if self._numpy is None:
-            self._numpy = self._values.to_numpy(zero_copy_only=False)
+            self._numpy = numpy_values(self._values, _numpy_dtype(self._values.type))
         return self._numpy[start:end]
 
 
@@ -540,11 +541,16 @@ def combine_partials(parts: Sequence[PartialProfile]) -> PartialProfile:
     return PartialProfile(sum(part.n_rows for part in parts), columns)
 
 
+def _numpy_dtype(arrow_type: pa.DataType) -> Any:
+    """Stored value lists are float64 (numbers) or int64 (epoch nanoseconds)."""
+    return np.float64 if pa.types.is_floating(arrow_type) else np.int64
+
+
 def _summed_counts(cols: Sequence[CategoricalPart]) -> tuple[pa.Array, np.ndarray]:
     """The parts' category counts summed per key."""
     if sum(len(c.keys) for c in cols) >= _ARROW_MERGE_MIN:
         summed = _arrow_sums(cols)
-        return summed.column("key").combine_chunks(), summed.column("count_sum").to_numpy()
+        return summed.column("key").combine_chunks(), numpy_values(summed.column("count_sum"), np.int64)
     counts: dict[str, int] = {}
     for col in cols:
         for key, count in zip(col.keys.to_pylist(), col.counts.tolist()):

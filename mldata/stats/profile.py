@@ -571,7 +571,7 @@ class _NumericAccumulator(_Accumulator):
         if pa.types.is_decimal(array.type):
             array = array.cast(pa.float64())
         # to_numpy turns nulls into NaN, so "missing" is simply "NaN" from here on
-        self.add_numpy(np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64))
+        self.add_numpy(numpy_values(array, np.float64).copy())  # add_numpy normalises in place
 
     def add_numpy(self, x: np.ndarray) -> None:
         finite = np.isfinite(x)
@@ -762,6 +762,31 @@ def _merge_value_counts(into: dict, value_counts: pa.StructArray, raw: bool = Fa
     return keys
 
 
+def numpy_values(array: pa.Array | pa.ChunkedArray, dtype: Any) -> np.ndarray:
+    """A fixed-width Arrow array as a numpy array of ``dtype`` (nulls as NaN for floats).
+
+    pyarrow's ``to_numpy`` imports pandas (about 0.4 s, in every worker) even for zero-copy
+    conversions, so the values are read from the data buffer directly.
+    """
+    if isinstance(array, pa.ChunkedArray):
+        chunks = [numpy_values(c, dtype) for c in array.chunks]
+        return np.concatenate(chunks) if chunks else np.empty(0, dtype=dtype)
+    target = pa.from_numpy_dtype(np.dtype(dtype))
+    if array.type != target:
+        array = array.cast(target, safe=False)  # int64 -> float64 rounds to nearest, as numpy does
+    if array.null_count:
+        if not pa.types.is_floating(target):
+            raise ValueError("numpy_values: integer arrays must be null-free")
+        from mldata.steps.types import arrow_scalar
+
+        array = pc.fill_null(array, arrow_scalar(float("nan")).cast(target))
+    buffer = array.buffers()[1]
+    if buffer is None or len(array) == 0:
+        return np.empty(0, dtype=dtype)
+    width = np.dtype(dtype).itemsize
+    return np.frombuffer(buffer, dtype=dtype, count=len(array), offset=array.offset * width)
+
+
 def _epoch_ns(array: pa.Array) -> np.ndarray:
     """int64 epoch nanoseconds of a null-free timestamp/date array."""
     t = array.type
@@ -771,7 +796,7 @@ def _epoch_ns(array: pa.Array) -> np.ndarray:
         raw, factor = array.cast(pa.int64()), 10**6
     else:
         raw, factor = array.cast(pa.int64()), _NS_PER_UNIT[t.unit]
-    values = np.asarray(raw.to_numpy(zero_copy_only=False), dtype=np.int64)
+    values = numpy_values(raw, np.int64)
     if factor != 1:
         limit = np.iinfo(np.int64).max // factor
         if values.size and (values.max() > limit or values.min() < -limit):
