@@ -664,8 +664,14 @@ def _label_codes(table: "pa.Table", column: str) -> tuple["np.ndarray", list[Any
     col = table.column(column)
     if pa.types.is_dictionary(col.type):
         col = col.cast(col.type.value_type)
-    labels = pc.unique(col)
-    codes = pc.index_in(col, value_set=labels)
+    try:
+        labels = pc.unique(col)
+        codes = pc.index_in(col, value_set=labels)
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        raise StepError(
+            f"split: column {column!r} has type {col.type}, which cannot be a stratify label",
+            hint="stratify on a scalar column (strings, integers, booleans, ...)",
+        ) from None
     return pc.fill_null(codes, -1).to_numpy().astype(np.int64), labels.to_pylist()
 
 

@@ -61,6 +61,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mldata.steps.types import arrow_array, arrow_from_numpy
 from mldata.stats.profile import (
     MAX_DISTINCT,
     METRICS_VERSION,
@@ -263,7 +264,7 @@ def _column_part(data: Any, sketch: _DistinctSketch | None, *, keep_values: bool
         return NumericPart("datetime", data.arrow_type, data.n, data.n_missing, 0, 0, int(s.size),
                            int(s[0]) if has else None, int(s[-1]) if has else None, None, s if keep_values else None)
     if isinstance(data, CategoricalData):
-        keys = pa.array(list(data.counts), type=pa.string())
+        keys = arrow_array(list(data.counts), pa.string())
         counts = np.fromiter(data.counts.values(), dtype=np.int64, count=len(data.counts))
         hashes = None if sketch is None else np.asarray(sorted(-h for h in sketch.heap), dtype=np.uint64)
         return CategoricalPart(data.kind, data.arrow_type, data.n, data.n_missing, keys, counts,
@@ -408,12 +409,12 @@ def _list_array(items: list[Any], value_type: pa.DataType) -> pa.Array:
     offsets = np.zeros(len(items) + 1, dtype=np.int64)
     np.cumsum([0 if item is None else len(item) for item in items], out=offsets[1:])
     if not present:
-        values = pa.array([], type=value_type)
+        values = pa.nulls(0, type=value_type)  # empty; no Python-to-Arrow conversion (that imports pandas)
     elif isinstance(present[0], pa.Array):
         values = pa.concat_arrays([item.cast(value_type) for item in present])
     else:
-        values = pa.array(np.concatenate(present) if len(present) > 1 else present[0], type=value_type)
-    return pa.LargeListArray.from_arrays(pa.array(offsets), values)
+        values = arrow_from_numpy(np.concatenate(present) if len(present) > 1 else present[0], value_type)
+    return pa.LargeListArray.from_arrays(arrow_from_numpy(np.asarray(offsets, dtype=np.int64)), values)
 
 
 def _int_to_text(value: int) -> str:
@@ -555,7 +556,7 @@ def _summed_counts(cols: Sequence[CategoricalPart]) -> tuple[pa.Array, np.ndarra
     for col in cols:
         for key, count in zip(col.keys.to_pylist(), col.counts.tolist()):
             counts[key] = counts.get(key, 0) + count
-    return pa.array(list(counts), type=pa.string()), np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
+    return arrow_array(list(counts), pa.string()), np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
 
 
 def merge_files(paths: Iterable[Path | str], schema: pa.Schema, **options: Any) -> dict[str, Any]:
@@ -656,10 +657,17 @@ def _add_hashes(sketch: _DistinctSketch, hashes: Iterable[int]) -> None:
 
 
 def _arrow_sums(cols: Sequence[CategoricalPart]) -> pa.Table:
-    """A table of ``key`` and ``count_sum``: the parts' counts summed per key with Arrow."""
-    table = pa.table({"key": pa.concat_arrays([c.keys for c in cols]),
-                      "count": pa.array(np.concatenate([c.counts for c in cols]), type=pa.int64())})
-    return table.group_by("key").aggregate([("count", "sum")])
+    """A table of ``key`` and ``count_sum``: the parts' counts summed per key.
+
+    Keys are dictionary-encoded and counts summed with numpy: Table.group_by would load Arrow's
+    Acero engine, whose import pulls in pyarrow.dataset and pandas (about half a second).
+    """
+    encoded = pc.dictionary_encode(pa.concat_arrays([c.keys for c in cols]))
+    counts = np.concatenate([c.counts for c in cols]).astype(np.int64)
+    indices = numpy_values(encoded.indices, np.int32)
+    sums = np.zeros(len(encoded.dictionary), dtype=np.int64)
+    np.add.at(sums, indices, counts)  # exact integer sums (bincount would sum in float64)
+    return pa.table({"key": encoded.dictionary, "count_sum": arrow_from_numpy(sums, pa.int64())})
 
 
 def _top_k_arrow(cols: Sequence[CategoricalPart], top_k: int) -> tuple[list[list], int, pa.Array]:

@@ -224,3 +224,24 @@ def _python_type(pa: Any, value: Any) -> "pa.DataType":
     if isinstance(value, str):
         return pa.string()
     return pa.scalar(value).type
+
+
+def arrow_from_numpy(values: Any, arrow_type: "pa.DataType | None" = None) -> "pa.Array":
+    """A null-free fixed-width numpy array as an Arrow array, without pandas (see arrow_array)."""
+    import numpy as np
+    import pyarrow as pa
+
+    values = np.asarray(values)
+    arrow_type = arrow_type or pa.from_numpy_dtype(values.dtype)
+    numpy_type = _NUMPY_OF.get(str(arrow_type))
+    if numpy_type is None:
+        return pa.array(values, type=arrow_type)
+    values = np.ascontiguousarray(values, dtype=numpy_type)  # converts (e.g. int -> float) when needed
+    return pa.Array.from_buffers(arrow_type, len(values), [None, pa.py_buffer(values)])
+
+
+_NUMPY_OF = {
+    "int8": "int8", "int16": "int16", "int32": "int32", "int64": "int64",
+    "uint8": "uint8", "uint16": "uint16", "uint32": "uint32", "uint64": "uint64",
+    "float": "float32", "double": "float64",
+}
