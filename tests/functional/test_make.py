@@ -374,3 +374,19 @@ def test_derive_runs_in_declared_order_also_from_the_config_cache(project: Proje
     assert project.run("make").code == 0
     assert project.run("make", "--force").code == 0  # the spec now comes from .mldata's cache
     assert project.read("build/t").column("y").to_pylist() == [1, 3, 5]
+
+
+def test_a_rebuild_imports_neither_pandas_nor_scipy_stats(basic: ProjectDir) -> None:
+    """pandas and scipy.stats cost about 1.5 s of imports: the build path must not need them."""
+    import subprocess
+    import sys
+
+    basic.run("make")
+    basic.write("data/part1.csv", csv_rows(25, start=100))
+    code = (
+        "import sys; from mldata.cli import main; code = main(['-C', sys.argv[1], 'make', '-j', '1', '-q']);"
+        "bad = [m for m in ('pandas', 'scipy.stats', 'pyarrow.dataset', 'pandera') if m in sys.modules];"
+        "print(bad); sys.exit(code or (1 if bad else 0))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(basic.root)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr

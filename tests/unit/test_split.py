@@ -247,6 +247,12 @@ def test_unhashable_key_type_is_a_step_error():
         assign_splits(table, ratios=RATIOS, seed=0, key=["k"])
 
 
+def test_unhashable_stratify_type_is_a_step_error():
+    table = pa.table({"id": [1, 2], "y": pa.array([[1], [2]])})
+    with pytest.raises(StepError, match="cannot be a stratify label"):
+        assign_splits(table, ratios=RATIOS, seed=0, key=["id"], stratify="y")
+
+
 def test_unknown_columns_are_step_errors_that_list_columns():
     table = pa.table({"id": [1], "y": [0]})
     with pytest.raises(StepError, match="unknown column 'nope'.*id, y"):
