@@ -55,6 +55,7 @@ class PartTask:
     level: int | None
     cache_file: str  # absolute path of the content-addressed part
     code_digests: dict[str, str]
+    profile: bool = True  # compute the part's partial profile (not for internal parts)
 
 
 @dataclass(frozen=True)
@@ -192,11 +193,12 @@ def run_part(task: PartTask) -> PartResult:
     out_schema, batches = _peek_schema(batches, schema, task.steps, task.root, task.code_digests)
     from mldata.stats.partial import PartialProfiler
 
-    profiler = PartialProfiler(out_schema.remove_metadata())
+    profiler = PartialProfiler(out_schema.remove_metadata()) if task.profile else None
     written = io.write_parquet(out_schema, batches, cache_file, codec=task.codec, level=task.level,
                                on_hashing=lambda: _phase(task.target, task.unit, "hashing"),
-                               observe=profiler.update)
-    profiler.finish().save(profile_path(cache_file))
+                               observe=profiler.update if profiler is not None else None)
+    if profiler is not None:
+        profiler.finish().save(profile_path(cache_file))
     os.chmod(cache_file, 0o444)  # the cache is shared by hard links: discourage in-place edits
     _phase(task.target, task.unit, "done")
     result = PartResult(
@@ -213,6 +215,14 @@ def run_part(task: PartTask) -> PartResult:
         "data_hash": result.data_hash, "schema": result.schema,
     })
     return result
+
+
+def _read_parquet(path: Any) -> Any:
+    """A whole Parquet file as a table. (pq.read_table goes through pyarrow.dataset, whose
+    import pulls in pandas: half a second in every worker.)"""
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).read()
 
 
 def profile_path(part_file: Path) -> Path:
@@ -480,7 +490,6 @@ def _type_from_str(text: str) -> Any:
 
 def _conform_part(part: PartRef, source: Path, schema: Any, task: TargetTask, cache_dir: Path) -> tuple[Path, dict[str, Any]]:
     """Cast a part to the unified schema, into the cache (keyed by the part's file and the schema)."""
-    import pyarrow.parquet as pq
 
     from mldata import io
     from mldata.fingerprint import digest_json
@@ -489,7 +498,7 @@ def _conform_part(part: PartRef, source: Path, schema: Any, task: TargetTask, ca
     dest = cache_dir / key[:2] / f"{key}.parquet"
     meta = read_part_meta(dest)
     if meta is None:
-        table = pq.read_table(source).select(schema.names).cast(schema)
+        table = _read_parquet(source).select(schema.names).cast(schema)
         written = io.write_parquet(schema, table.to_batches(), dest, codec=task.codec, level=task.level)
         os.chmod(dest, 0o444)
         meta = {"rows": written.rows, "bytes": written.bytes, "file_hash": written.file_hash,
@@ -529,11 +538,9 @@ def _remove_stale(out_dir: Path, keep: set[str]) -> None:
 
 def _global(task: TargetTask) -> TargetResult:
     """Read the cached parts in input order, run the remaining steps, write one file."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
     _phase(task.target, "", "reading_parts")
-    tables = [pq.read_table(p.cache_file) for p in task.parts]
+    tables = [_read_parquet(p.cache_file) for p in task.parts]
     table = _concat(tables, task.target)
     _phase(task.target, "", "transforming")
     table = apply_steps_to_table(task.suffix, table, root=task.root, code_digests=task.code_digests, where=task.target)
@@ -723,7 +730,6 @@ def _check_table(v: Validation, table: Any, columns: list[dict[str, Any]], *, so
 def _check_parts(task: TargetTask, parts: list[PartRef], columns: list[dict[str, Any]]) -> _Verdict:
     """Validate a partitioned target part by part, re-validating only parts not seen before with
     this schema (an element-wise schema), or as a whole (a schema with table-wide checks)."""
-    import pyarrow.parquet as pq
 
     from mldata.fingerprint import digest_json
     from mldata.validate import _chunkable, merge_reports, raise_if_failed, validate_table
@@ -748,7 +754,7 @@ def _check_parts(task: TargetTask, parts: list[PartRef], columns: list[dict[str,
                 mark = marks / digest_json([part.data_hash, v.schema_digest])
                 if mark.exists():
                     continue
-                report = validate_table(pq.read_table(path_of(part)), schema, source=part.unit,
+                report = validate_table(_read_parquet(path_of(part)), schema, source=part.unit,
                                         row_sources=[(0, part.unit)])
                 reports.append((mark, report))
             merged = merge_reports([r for _, r in reports], source=v.target)
@@ -770,11 +776,10 @@ def _check_parts(task: TargetTask, parts: list[PartRef], columns: list[dict[str,
 
 
 def _read_parts(parts: list[PartRef], path_of: Callable[[PartRef], Path]) -> tuple[Any, list[tuple[int, str]]]:
-    import pyarrow.parquet as pq
 
     tables, row_sources, offset = [], [], 0
     for part in parts:
-        table = pq.read_table(path_of(part))
+        table = _read_parquet(path_of(part))
         row_sources.append((offset, part.unit))
         offset += table.num_rows
         tables.append(table)
@@ -783,7 +788,6 @@ def _read_parts(parts: list[PartRef], path_of: Callable[[PartRef], Path]) -> tup
 
 def _merged_profile(parts: list[tuple[PartRef, Path]], unified: Any) -> dict[str, Any]:
     """The target's compact profile from its parts' partial profiles (computed where missing)."""
-    import pyarrow.parquet as pq
 
     from mldata.stats.partial import PartialProfile, merge_profiles, partial_profile
 
@@ -798,7 +802,7 @@ def _merged_profile(parts: list[tuple[PartRef, Path]], unified: Any) -> dict[str
             except (OSError, ValueError):
                 loaded = None
         if loaded is None:  # cache cleaned, or the part was cast to the unified schema
-            table = pq.read_table(source)
+            table = _read_parquet(source)
             loaded = partial_profile(table.schema.remove_metadata(), table.to_batches())
             if usable:
                 try:

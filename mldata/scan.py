@@ -17,7 +17,7 @@ from mldata.config import infer_format
 from mldata.errors import ConfigError
 from mldata.fingerprint import code_digests, combine_digests, digest_json
 from mldata.lock import Lock
-from mldata.spec import STEP_SEMANTICS_VERSION, Compression, ProjectSpec, SourceSpec, TargetSpec
+from mldata.spec import STEP_SEMANTICS_VERSION, Compression, ProjectSpec, SourceSpec
 from mldata.statcache import StatCache
 
 #: Intermediate parts of targets with global steps are internal; they use a fast codec, so a

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,7 @@ class _Run:
                     root=str(self.root), target=name, unit=unit.name, path=unit.path, format=unit.format,
                     options=unit.options, steps=prefix, codec=part_comp.codec, level=part_comp.level,
                     cache_file=str(cache_file), code_digests=state.code,
+                    profile=not target.has_global_suffix,  # internal parts: the finished table is profiled
                 ))
         self.parts[name] = refs
         self.missing_parts[name] = len(tasks)

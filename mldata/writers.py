@@ -14,9 +14,10 @@ the codec's default in Arrow: gzip 9, zstd 1, brotli 8, lz4 1):
   gzip is one gzip member written with Python's zlib (mtime 0, no file name: the same bytes on
   every run). zstd without a level (or at level 1) is one zstd frame streamed by Arrow; pyarrow
   cannot stream zstd at another level, so with a level the file is a sequence of independent
-  zstd frames of 16 MiB of text each. Both are valid zstd (RFC 8878) and read by Arrow, the
-  ``zstd`` tool, polars and DuckDB; python-zstandard (and so pandas) stops after the first frame
-  unless told ``read_across_frames=True``, which matters only for files over 16 MiB of text.
+  zstd frames of 16 MiB of text each. Both are valid zstd (RFC 8878 allows several frames) and
+  are read whole by Arrow and the ``zstd`` tool; python-zstandard (and so pandas) stops after the
+  first frame unless told ``read_across_frames=True``, which matters only for files over 16 MiB
+  of text.
 * arrow: none, lz4 1-12, zstd 1-22 (Arrow IPC file format, also known as Feather v2; each record
   batch's buffers are compressed).
 
@@ -392,7 +393,6 @@ def _binary_as_text(name: str, col: "pa.Array") -> "pa.Array":
 
 
 def _jsonl_chunks(schema: "pa.Schema", batches: Iterable["pa.RecordBatch"]) -> Iterator[Any]:
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     keys = [json.dumps(name, ensure_ascii=False) for name in schema.names]

@@ -8,7 +8,6 @@ mapped to exit statuses in one place, :func:`main`: 0 success, 1 build failure o
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any

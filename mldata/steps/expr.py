@@ -923,7 +923,6 @@ class _Lowering:
 
     # -- the mapping
     def lower(self, node: Node) -> Any:
-        pa = self.pa
         if isinstance(node, Column):
             return self.column(node.name)
         if isinstance(node, Literal):

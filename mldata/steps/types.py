@@ -198,13 +198,14 @@ def arrow_array(values: list[Any], arrow_type: "pa.DataType | None" = None) -> "
         data = struct.pack(f"<{n}d", *[float(v) if v is not None else 0.0 for v in values])
         return pa.Array.from_buffers(arrow_type, n, [validity, pa.py_buffer(data)])
     if arrow_type == pa.string() and kinds <= {str}:
+        import numpy as np
+
         encoded = [v.encode("utf-8") if v is not None else b"" for v in values]
-        offsets = [0]
-        for e in encoded:
-            offsets.append(offsets[-1] + len(e))
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=n), out=offsets[1:])
         if offsets[-1] < 2**31:
             return pa.Array.from_buffers(
-                arrow_type, n, [validity, pa.py_buffer(struct.pack(f"<{n + 1}i", *offsets)), pa.py_buffer(b"".join(encoded))]
+                arrow_type, n, [validity, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(b"".join(encoded))]
             )
     return pa.array(values, arrow_type)
 
