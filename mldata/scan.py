@@ -129,7 +129,10 @@ class Scanner:
             "step_semantics": STEP_SEMANTICS_VERSION,
         }
         if target.split is not None:
-            recipe["split"] = {**target.split, "ratios": [[k, v] for k, v in target.split["ratios"].items()]}
+            from mldata.split import SPLIT_HASH_VERSION
+
+            recipe["split"] = {**target.split, "ratios": [[k, v] for k, v in target.split["ratios"].items()],
+                               "hash_version": SPLIT_HASH_VERSION}
         if target.schema_inline is not None or target.checks is not None or target.on_breaking != "fail":
             # validation settings do not change data, but changing them must re-validate it
             recipe["validation"] = {

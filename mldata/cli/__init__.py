@@ -191,13 +191,14 @@ def status(ctx: click.Context, targets: tuple[str, ...], check: bool, exclude: t
 @click.option("--exclude", multiple=True, metavar="TARGET", help="Leave a target out (repeatable; NAME+ with downstream).")
 @click.option("--locked", is_flag=True, help="Fail (exit 1) instead of building if mldata.lock would change (CI).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and the final summary line.")
+@click.option("-v", "--verbose", is_flag=True, help="Also print every part and every worker phase (plain output).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @_project_dir_option
 @click.pass_context
 def make(ctx: click.Context, targets: tuple[str, ...], dry_run: bool, force: bool, compression: str | None,
          jobs: int | None, executor: str, address: str | None, fail_fast: bool, rebuild_lock: bool, no_wait: bool,
          allow_breaking: bool, exclude: tuple[str, ...], locked: bool,
-         quiet: bool, as_json: bool, directory: Path | None) -> None:
+         quiet: bool, verbose: bool, as_json: bool, directory: Path | None) -> None:
     """Build the selected targets (default: all), rebuilding only what changed.
 
     Settings come from flags, then MLDATA_* environment variables, then the target, the
@@ -226,14 +227,14 @@ def make(ctx: click.Context, targets: tuple[str, ...], dry_run: bool, force: boo
                               allow_breaking=allow_breaking, exclude=exclude, locked=locked)
     progress = resolve(project.spec, "progress").value
     color = resolve(project.spec, "color").value
-    fancy = not (quiet or as_json) and (progress == "rich" or (progress == "auto" and sys.stdout.isatty()))
+    fancy = not (quiet or as_json or verbose) and (progress == "rich" or (progress == "auto" and sys.stdout.isatty()))
     quiet = quiet or progress == "none"
     if fancy:
         from rich.console import Console
 
         reporter: Any = RichReporter(Console(no_color=color == "never", force_terminal=True if color == "always" else None))
     else:
-        reporter = LineReporter(quiet=quiet or as_json)
+        reporter = LineReporter(quiet=quiet or as_json, verbose=verbose)
     try:
         result = api.make(project, targets, options, reporter)
     finally:
@@ -474,7 +475,12 @@ def compression_group() -> None:
 def compression_bench(ctx: click.Context, what: str, codecs: str | None, fmt: str, repeats: int,
                       sample_rows: int | None, as_json: bool, directory: Path | None) -> None:
     """For each codec and level: size ratio, write MB/s and read MB/s on a target's data or a path,
-    with the smallest, fastest-reading and balanced choices."""
+    with the smallest, fastest-reading and balanced choices.
+
+    \b
+    Example:
+      mldata compression bench penguins_clean --codecs zstd:1,zstd:9,gzip:6
+    """
     import pyarrow.dataset as ds
 
     from mldata.compression import bench, default_candidates, format_results, parse_candidates, recommend
@@ -527,7 +533,12 @@ def lock_group() -> None:
 def lock_resolve(ctx: click.Context, directory: Path | None) -> None:
     """Rewrite mldata.lock from the entries (of either side of a conflict) that match the project
     and the files on disk; the others are dropped, and `mldata make` rebuilds them (from the
-    part cache where it can)."""
+    part cache where it can).
+
+    \b
+    Example:
+      git merge feature && mldata lock resolve && mldata make
+    """
     from mldata import lock as lockfile
     from mldata.lockmerge import resolve
 
@@ -551,6 +562,11 @@ def lock_merge(base: Path, ours: Path, theirs: Path) -> None:
     """A git merge driver: merge BASE, OURS and THEIRS per target into OURS.
 
     An entry changed differently on both branches is dropped (the next make rebuilds it).
+
+    \b
+    Example (once per clone):
+      git config merge.mldata.driver "mldata lock merge %O %A %B"
+      echo "mldata.lock merge=mldata" >> .gitattributes
     """
     from mldata.lockmerge import merge_locks
 
@@ -604,7 +620,12 @@ def _positions(path: Path | None, keys: list[str]) -> str | None:
 @_project_dir_option
 @click.pass_context
 def config_list(ctx: click.Context, as_json: bool, directory: Path | None) -> None:
-    """Every effective setting, the layer it came from, and where (file:line or variable)."""
+    """Every effective setting, the layer it came from, and where (file:line or variable).
+
+    \b
+    Example:
+      mldata config list --json
+    """
     from mldata.configedit import key_path
     from mldata.settings import all_resolved, display_value
 
@@ -631,7 +652,13 @@ def config_list(ctx: click.Context, as_json: bool, directory: Path | None) -> No
 @_project_dir_option
 @click.pass_context
 def config_get(ctx: click.Context, key: str, directory: Path | None) -> None:
-    """Print the effective value of a setting, or the value at any dotted key of mldata.yaml."""
+    """Print the effective value of a setting, or the value at any dotted key of mldata.yaml.
+
+    \b
+    Examples:
+      mldata config get compression
+      mldata config get targets.clean.steps
+    """
     from mldata.configedit import get_raw
     from mldata.settings import SETTINGS, display_value, resolve
 
@@ -673,7 +700,13 @@ def _edit(ctx: click.Context, key: str, value: Any, is_global: bool, directory: 
 @_project_dir_option
 @click.pass_context
 def config_set(ctx: click.Context, key: str, value: str, is_global: bool, directory: Path | None) -> None:
-    """Set KEY to VALUE (read as YAML), keeping comments and formatting; invalid values change nothing."""
+    """Set KEY to VALUE (read as YAML), keeping comments and formatting; invalid values change nothing.
+
+    \b
+    Examples:
+      mldata config set defaults.compression gzip
+      mldata config set targets.clean.compression "{codec: zstd, level: 9}"
+    """
     from mldata.configedit import parse_value
 
     parsed = parse_value(value)
@@ -686,7 +719,12 @@ def config_set(ctx: click.Context, key: str, value: str, is_global: bool, direct
 @_project_dir_option
 @click.pass_context
 def config_unset(ctx: click.Context, key: str, is_global: bool, directory: Path | None) -> None:
-    """Remove KEY, keeping comments and formatting."""
+    """Remove KEY, keeping comments and formatting.
+
+    \b
+    Example:
+      mldata config unset defaults.workers
+    """
     _edit(ctx, key, None, is_global, directory, delete=True)
 
 
@@ -724,7 +762,12 @@ def _entry(project: Any, target: str) -> dict[str, Any]:
 @_project_dir_option
 @click.pass_context
 def schema_show(ctx: click.Context, target: str, as_json: bool, directory: Path | None) -> None:
-    """Print the schema recorded in mldata.lock for TARGET (columns, types, version)."""
+    """Print the schema recorded in mldata.lock for TARGET (columns, types, version).
+
+    \b
+    Example:
+      mldata schema show penguins_clean --json
+    """
     entry = _entry(_open(ctx, directory), target)
     recorded = entry.get("schema", {})
     if as_json:
@@ -746,7 +789,12 @@ def schema_show(ctx: click.Context, target: str, as_json: bool, directory: Path 
 @click.pass_context
 def schema_infer(ctx: click.Context, target: str, output: Path | None, max_categories: int,
                  directory: Path | None) -> None:
-    """Write a starting pandera schema (YAML) that the built data of TARGET passes."""
+    """Write a starting pandera schema (YAML) that the built data of TARGET passes.
+
+    \b
+    Example:
+      mldata schema infer penguins_clean -o schemas/penguins_clean.yaml
+    """
     import pyarrow.dataset as ds
 
     from mldata.validate import infer_schema
@@ -773,7 +821,12 @@ def schema_infer(ctx: click.Context, target: str, output: Path | None, max_categ
 @_project_dir_option
 @click.pass_context
 def schema_diff(ctx: click.Context, target: str, rev: str, as_json: bool, directory: Path | None) -> None:
-    """Compare TARGET's schema in the current mldata.lock with the one committed at a git revision."""
+    """Compare TARGET's schema in the current mldata.lock with the one committed at a git revision.
+
+    \b
+    Example:
+      mldata schema diff penguins_clean --against HEAD~3
+    """
     from mldata.githistory import lock_at
     from mldata.schema import diff_entries
 
@@ -805,7 +858,12 @@ def schema_diff(ctx: click.Context, target: str, rev: str, as_json: bool, direct
 @_project_dir_option
 @click.pass_context
 def schema_log(ctx: click.Context, target: str, as_json: bool, directory: Path | None) -> None:
-    """List TARGET's schema versions across the git history of mldata.lock, newest first."""
+    """List TARGET's schema versions across the git history of mldata.lock, newest first.
+
+    \b
+    Example:
+      mldata schema log penguins_clean
+    """
     from mldata.githistory import schema_log as history
 
     project = _open(ctx, directory)

@@ -61,8 +61,9 @@ def print_status(plan: Plan) -> None:
 class LineReporter:
     """Plain progress lines, one per finished target (the rich progress display comes later)."""
 
-    def __init__(self, *, quiet: bool = False) -> None:
+    def __init__(self, *, quiet: bool = False, verbose: bool = False) -> None:
         self.quiet = quiet
+        self.verbose = verbose and not quiet
 
     def emit(self, event: Any) -> None:
         from mldata.events import (HashingFile, PartFinished, TargetFailed, TargetFinished, TargetSkipped,
@@ -101,7 +102,12 @@ class LineReporter:
         elif isinstance(event, TargetSkipped):
             click.echo(f"skipped  {event.target}: {event.reason}", err=True)
         elif isinstance(event, PartFinished):
-            pass
+            if self.verbose:
+                click.echo(f"  part   {event.target}: {event.unit} -> {human_rows(event.rows)} rows, "
+                           f"{human_bytes(event.bytes)}")
+        elif self.verbose and type(event).__name__ == "WorkerPhase":
+            click.echo(f"  worker {event.worker}: {event.phase.replace('_', ' ')} {event.target}"
+                       + (f" {event.unit}" if event.unit else ""))
 
 
 def print_result(result: Any, *, quiet: bool = False, rich: bool = False) -> None:

@@ -82,11 +82,24 @@ def test_version_and_module_entry_point(tmp_path: Path) -> None:
 
 
 def test_every_command_has_help_with_an_example() -> None:
+    import click
+
     from mldata.cli import cli
 
-    for name, command in cli.commands.items():
-        text = command.get_help(command.make_context(name, ["--help"], resilient_parsing=True))
-        assert "mldata " + name in text or "Example" in text, name
+    def walk(command, path):
+        yield path, command
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                yield from walk(sub, [*path, name])
+
+    for path, command in walk(cli, ["mldata"]):
+        text = command.get_help(click.Context(command, info_name=" ".join(path), **command.context_settings))
+        assert "Example" in text, " ".join(path)
+
+
+def test_verbose_prints_parts_and_worker_phases(basic: ProjectDir) -> None:
+    r = basic.run("make", "-v")
+    assert "  part   clean: data/part0.csv" in r.out and "worker" in r.out
 
 
 def test_force_recomputes_parts_instead_of_reusing_the_cache(basic: ProjectDir) -> None:
