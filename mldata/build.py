@@ -193,12 +193,12 @@ def run_part(task: PartTask) -> PartResult:
     out_schema, batches = _peek_schema(batches, schema, task.steps, task.root, task.code_digests)
     from mldata.stats.partial import PartialProfiler
 
-    profiler = PartialProfiler(out_schema.remove_metadata()) if task.profile else None
+    profiler = _BoundedProfiler(out_schema.remove_metadata()) if task.profile else None
     written = io.write_parquet(out_schema, batches, cache_file, codec=task.codec, level=task.level,
                                on_hashing=lambda: _phase(task.target, task.unit, "hashing"),
                                observe=profiler.update if profiler is not None else None)
     if profiler is not None:
-        profiler.finish().save(profile_path(cache_file))
+        profiler.save(profile_path(cache_file))
     os.chmod(cache_file, 0o444)  # the cache is shared by hard links: discourage in-place edits
     _phase(task.target, task.unit, "done")
     result = PartResult(
@@ -215,6 +215,46 @@ def run_part(task: PartTask) -> PartResult:
         "data_hash": result.data_hash, "schema": result.schema,
     })
     return result
+
+
+def profile_max_rows() -> int:
+    """Rows per part above which no exact profile is kept (it holds 8 bytes per row and numeric
+    column in memory). MLDATA_PROFILE_MAX_ROWS overrides the default of 2 million."""
+    raw = os.environ.get("MLDATA_PROFILE_MAX_ROWS")
+    return int(raw) if raw and raw.isdigit() else 2_000_000
+
+
+class _BoundedProfiler:
+    """A PartialProfiler that gives up (and frees its memory) past profile_max_rows() rows, so a
+    single huge input file still streams through a part with bounded memory. The target's lock
+    profile is then left out, with the reason."""
+
+    def __init__(self, schema: Any) -> None:
+        from mldata.stats.partial import PartialProfiler
+
+        self.profiler: Any = PartialProfiler(schema)
+        self.rows = 0
+        self.limit = profile_max_rows()
+
+    def update(self, batch: Any) -> None:
+        if self.profiler is None:
+            return
+        self.rows += batch.num_rows
+        if self.rows > self.limit:
+            self.profiler = None
+            return
+        self.profiler.update(batch)
+
+    def save(self, path: Path) -> None:
+        if self.profiler is None:
+            skipped_marker(path).write_text(f"more than {self.limit} rows\n")
+        else:
+            skipped_marker(path).unlink(missing_ok=True)
+            self.profiler.finish().save(path)
+
+
+def skipped_marker(profile_file: Path) -> Path:
+    return profile_file.with_name(profile_file.name + ".skipped")
 
 
 def _read_parquet(path: Any) -> Any:
@@ -793,6 +833,10 @@ def _merged_profile(parts: list[tuple[PartRef, Path]], unified: Any) -> dict[str
 
     partials = []
     schema = unified
+    for part, _ in parts:
+        if part.profile_file and skipped_marker(Path(part.profile_file)).exists():
+            return {"skipped": f"a part has more than {profile_max_rows()} rows (MLDATA_PROFILE_MAX_ROWS): "
+                               "no exact profile is kept for this target"}
     for part, source in parts:
         usable = bool(part.profile_file) and unified is None
         loaded = None
@@ -821,7 +865,7 @@ def _merged_profile(parts: list[tuple[PartRef, Path]], unified: Any) -> dict[str
 
 def _drift_gate(v: "Validation | None", profile: dict[str, Any], verdict: "_Verdict") -> "_Verdict":
     """Compare the new profile with the previous build's; warn, or fail with ``drift: {on_fail: fail}``."""
-    if v is None or v.old_profile is None or v.drift is None and v.drift_defaults is None:
+    if v is None or v.old_profile is None or "columns" not in v.old_profile or "columns" not in profile:
         return verdict
     from mldata.stats.drift import Severity, drift_profiles
 

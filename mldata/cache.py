@@ -55,6 +55,7 @@ def prune(root: Path, max_bytes: int) -> list[Path]:
             break
         path.with_suffix(".json").unlink(missing_ok=True)
         path.with_name(path.stem + ".profile.arrow").unlink(missing_ok=True)
+        path.with_name(path.stem + ".profile.arrow.skipped").unlink(missing_ok=True)
         path.unlink(missing_ok=True)
         total -= size
         removed.append(path)

@@ -421,7 +421,7 @@ def drift(ctx: click.Context, first: str, second: str | None, rev: str | None, a
         from mldata.githistory import lock_at
 
         old = (lock_at(project.root, rev) or {}).get("targets", {}).get(first)
-        if not old or not old.get("profile"):
+        if not old or not old.get("profile") or "columns" not in old["profile"]:
             raise UsageError(f"mldata.lock at {rev} has no profile of {first!r}",
                              hint="commit a build of it first, or compare two paths: mldata drift A B")
         baseline, current = old["profile"], resolve_data(first, project)

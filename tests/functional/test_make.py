@@ -390,3 +390,15 @@ def test_a_rebuild_imports_neither_pandas_nor_scipy_stats(basic: ProjectDir) -> 
     )
     out = subprocess.run([sys.executable, "-c", code, str(basic.root)], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_given_a_part_above_the_profile_row_limit_the_profile_is_left_out_with_the_reason(basic: ProjectDir,
+                                                                                           monkeypatch) -> None:
+    monkeypatch.setenv("MLDATA_PROFILE_MAX_ROWS", "10")
+    assert basic.run("make").code == 0
+    profile = json.loads(basic.lock_text())["targets"]["clean"]["profile"]
+    assert "MLDATA_PROFILE_MAX_ROWS" in profile["skipped"]
+    basic.write("data/part1.csv", csv_rows(22, start=100))
+    assert basic.run("make").code == 0  # no drift gate against a skipped profile, no failure
+    r = basic.run("drift", "clean")
+    assert r.code == 2
