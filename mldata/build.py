@@ -191,7 +191,6 @@ def run_part(task: PartTask) -> PartResult:
     batches = apply_row_local(task.steps, batches, root=task.root,
                               code_digests=task.code_digests, where=f"{task.target} ({task.unit})")
     out_schema, batches = _peek_schema(batches, schema, task.steps, task.root, task.code_digests)
-    from mldata.stats.partial import PartialProfiler
 
     profiler = _BoundedProfiler(out_schema.remove_metadata()) if task.profile else None
     written = io.write_parquet(out_schema, batches, cache_file, codec=task.codec, level=task.level,

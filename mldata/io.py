@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mldata.errors import InputError
-from mldata.fingerprint import CANONICAL_BATCH_ROWS, DataHasher, file_digest
+from mldata.fingerprint import CANONICAL_BATCH_ROWS
 
 #: Bytes per CSV/JSON block. Arrow's streaming readers keep several blocks in flight (read
 #: ahead), so memory grows with this; 2 MB keeps a reader within a few tens of MB.
@@ -229,47 +229,15 @@ def write_parquet(
     on_hashing: Callable[[], None] | None = None,
     observe: Callable[[pa.RecordBatch], None] | None = None,
 ) -> Written:
-    """Stream batches into ``dest`` as Parquet, atomically, hashing the logical data on the way.
+    """Stream batches into ``dest`` as Parquet, atomically, hashing the logical data on the way
+    (:func:`mldata.writers.write_output` with the format fixed to Parquet).
 
     ``observe`` sees every batch written (e.g. to profile the data in the same pass).
     """
-    schema = schema.remove_metadata()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".tmp-{os.urandom(6).hex()}-{dest.name}")
-    hasher = DataHasher(schema)
-    try:
-        with pq.ParquetWriter(
-            tmp,
-            schema,
-            compression=codec if codec != "none" else "NONE",
-            compression_level=level,
-            write_statistics=True,
-        ) as writer:
-            for batch in rechunk(batches):
-                if batch.schema != schema:
-                    batch = _conform(batch, schema)
-                hasher.update(batch)
-                if observe is not None:
-                    observe(batch)
-                writer.write_batch(batch)
-        if on_hashing is not None:
-            on_hashing()
-        digest = file_digest(tmp)
-        size = tmp.stat().st_size
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return Written(rows=hasher.rows, bytes=size, file_hash=digest, data_hash=hasher.hexdigest(), schema=schema)
+    from mldata.writers import write_output
 
-
-def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    """A batch whose types differ from the stream's first batch (e.g. a null-typed column)."""
-    if batch.schema.names != schema.names:
-        raise InputError(
-            f"the columns changed within one input: {batch.schema.names} vs {schema.names}",
-        )
-    return batch.cast(schema)
+    return write_output(schema.remove_metadata(), batches, dest, format="parquet", codec=codec, level=level,
+                        on_hashing=on_hashing, observe=observe)
 
 
 def schema_to_json(schema: pa.Schema) -> list[dict[str, Any]]:

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
@@ -129,6 +128,7 @@ def write_output(
     row_group_size: int | None = None,
     dictionary: bool | list[str] = True,
     on_hashing: Callable[[], None] | None = None,
+    observe: Callable[["pa.RecordBatch"], None] | None = None,
 ) -> "Written":
     """Stream ``batches`` into ``dest`` in ``format``, atomically, hashing the logical data.
 
@@ -147,10 +147,10 @@ def write_output(
     schema = schema.remove_metadata()
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".tmp-{uuid.uuid4().hex[:12]}-{dest.name}")
+    tmp = dest.with_name(f".tmp-{os.urandom(6).hex()}-{dest.name}")
     hasher = DataHasher(schema)
     try:
-        encode_file(schema, _canonical(batches, schema, hasher), tmp, format=fmt, codec=codec, level=level,
+        encode_file(schema, _canonical(batches, schema, hasher, observe), tmp, format=fmt, codec=codec, level=level,
                     row_group_size=row_group_size, dictionary=dictionary)
         if on_hashing is not None:
             on_hashing()
@@ -163,8 +163,9 @@ def write_output(
     return Written(rows=hasher.rows, bytes=size, file_hash=digest, data_hash=hasher.hexdigest(), schema=schema)
 
 
-def _canonical(batches: Iterable["pa.RecordBatch"], schema: "pa.Schema", hasher: Any) -> Iterator["pa.RecordBatch"]:
-    """Canonical batches (as io.write_parquet cuts, conforms and hashes them)."""
+def _canonical(batches: Iterable["pa.RecordBatch"], schema: "pa.Schema", hasher: Any,
+               observe: Callable[["pa.RecordBatch"], None] | None = None) -> Iterator["pa.RecordBatch"]:
+    """Canonical batches: cut to CANONICAL_BATCH_ROWS, conformed to the schema, hashed, observed."""
     from mldata.io import rechunk
 
     for batch in rechunk(batches):
@@ -172,6 +173,8 @@ def _canonical(batches: Iterable["pa.RecordBatch"], schema: "pa.Schema", hasher:
             batch = _conform(batch, schema)
         if hasher is not None:
             hasher.update(batch)
+        if observe is not None:
+            observe(batch)
         yield batch
 
 
