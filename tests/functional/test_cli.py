@@ -181,3 +181,17 @@ def test_shell_completion_offers_target_names(basic: ProjectDir) -> None:
 def test_mistyped_commands_and_options_get_suggestions(basic: ProjectDir) -> None:
     r = basic.run("mak")
     assert r.code == 2 and "Did you mean 'make'?" in r.err
+
+
+def test_every_json_output_parses(basic: ProjectDir) -> None:
+    basic.run("make")
+    commands = [
+        ["plan", "--json"], ["status", "--json"], ["make", "--json"], ["dag", "--json"], ["config", "list", "--json"],
+        ["schema", "show", "clean", "--json"], ["profile", "clean", "--json"],
+        ["compression", "bench", "clean", "--codecs", "zstd:1", "--repeats", "1", "--json"],
+        ["drift", str(basic.root / "data/part0.csv"), str(basic.root / "data/part1.csv"), "--json"],
+    ]
+    for args in commands:
+        r = basic.run(*args)
+        assert r.code in (0, 1), (args, r.err)
+        json.loads(r.out)
