@@ -51,25 +51,11 @@ class Graph:
 
     def upstream(self, names: set[str]) -> set[str]:
         """The given targets and everything they transitively read."""
-        out: set[str] = set()
-        stack = list(names)
-        while stack:
-            n = stack.pop()
-            if n not in out:
-                out.add(n)
-                stack.extend(self.deps[n])
-        return out
+        return _closure(names, self.deps)
 
     def downstream(self, names: set[str]) -> set[str]:
         """The given targets and everything that transitively reads them."""
-        out: set[str] = set()
-        stack = list(names)
-        while stack:
-            n = stack.pop()
-            if n not in out:
-                out.add(n)
-                stack.extend(self.dependents[n])
-        return out
+        return _closure(names, self.dependents)
 
     def select(self, patterns: list[str] | tuple[str, ...], exclude: list[str] | tuple[str, ...] = ()) -> list[str]:
         """Targets named on the command line plus their upstream, in build order.
@@ -144,3 +130,15 @@ class Graph:
             for inp in spec.targets[name].inputs:
                 lines.append(f"  {ids[inp]} --> {ids[name]}")
         return "\n".join(lines) + "\n"
+
+
+def _closure(names: set[str], edges: dict[str, tuple[str, ...]]) -> set[str]:
+    """``names`` and every node reachable from them along ``edges``."""
+    out: set[str] = set()
+    stack = list(names)
+    while stack:
+        n = stack.pop()
+        if n not in out:
+            out.add(n)
+            stack.extend(edges[n])
+    return out

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Union
 
 from mldata.errors import ExpressionError, StepError
-from mldata.steps.types import arrow_array, arrow_scalar
+from mldata.steps.types import _python_type, arrow_array, arrow_scalar
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pyarrow as pa
@@ -1022,15 +1022,7 @@ _SCALARS: dict[tuple[type, str], Any] = {}
 
 
 def _literal_type(pa: Any, value: LiteralValue) -> "pa.DataType":
-    if value is None:
-        return pa.null()
-    if isinstance(value, bool):
-        return pa.bool_()
-    if isinstance(value, int):
-        return pa.int64()
-    if isinstance(value, float):
-        return pa.float64()
-    return pa.string()
+    return pa.null() if value is None else _python_type(pa, value)
 
 
 def _is_temporal(pa: Any, t: "pa.DataType | None") -> bool:
