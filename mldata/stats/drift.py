@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+
 def _chi2_sf(x: float, dof: int) -> float:
     """chi2.sf(x, dof): scipy.special.chdtrc is the very function scipy.stats.chi2.sf calls, at
     less than half of scipy.stats's import cost (make's drift gate needs only this)."""
@@ -175,7 +176,7 @@ class DriftConfig:
                 raise ValueError(f"drift.columns.{name}.type must be numeric or categorical, got {settings.type!r}")
 
     @classmethod
-    def from_mapping(cls, raw: Mapping[str, Any]) -> "DriftConfig":
+    def from_mapping(cls, raw: Mapping[str, Any]) -> DriftConfig:
         """Build from the ``drift:`` mapping of mldata.yaml (§3.11).
 
         Also accepts the shorthand ``{warn: 0.1, fail: 0.25}`` for the PSI thresholds.
@@ -313,7 +314,7 @@ class CategoryCounts:
     n_missing: int | None = None
 
     @classmethod
-    def from_profile(cls, column: Mapping[str, Any]) -> "CategoryCounts":
+    def from_profile(cls, column: Mapping[str, Any]) -> CategoryCounts:
         """From a categorical/boolean column of a full or compact profile."""
         return cls({key: count for key, count in column["top_k"]}, column["other_count"], column.get("n_missing"))
 

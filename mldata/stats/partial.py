@@ -33,14 +33,17 @@ practical bound is memory: about 50 M values (400 MB) per column of one target. 
 approximate fallback. Categorical merges are exact up to ``max_distinct`` (10**6) distinct keys
 per column; beyond it a single-pass profile prunes rare keys in an order-dependent way, which no
 merge can reproduce, so the merge reports the exact merged top-K and distinct count with
-``n_distinct_approx`` and ``top_k_approx`` set, as a single pass sets them (if a part alone had
-more keys than that, the distinct count is the same deterministic k-minimum-values estimate).
+``n_distinct_approx`` and ``top_k_approx`` set, as a single pass sets them. The exception are
+near-unique string columns (ids, free text: see NEAR_UNIQUE_MIN_KEYS): a part keeps only their
+repeated keys and a distinct-count sketch (:mod:`mldata.stats.sketch`), and the merged
+``n_distinct`` and ``top_k`` are labelled approximate. Counting every key of such a column
+exactly cost more than building the part (a hash table of a million strings at merge time).
 
-Cost, for 200 parts of 6,300 rows with 5 numeric and 3 categorical columns: the merge takes about
-80 ms and loading the 200 files about 40 ms, against about 0.7 s to profile the whole target;
-a part adds about 2.5 ms of profiling and 1 ms of saving to its worker (writing it as zstd
-Parquet takes about 3 ms). A file holds 8 bytes per finite numeric value plus the category
-counts, so about 8 bytes per row and numeric column.
+Cost, on the reference workload (200 parts of 5,300 rows: 6 numeric, 4 string and 1 datetime
+column; ``tests/unit/test_partial.py`` prints its own figures): profiling a part in its worker
+takes about 2.7 ms and saving it about 1 ms (writing the part as zstd Parquet: about 7 ms); the
+merge of the 200 parts about 0.35 s and loading them (memory-mapped) about 0.1 s. A file holds
+8 bytes per finite numeric value plus the kept category counts.
 
 The on-disk form is one Arrow IPC file per part (see :meth:`PartialProfile.save`). A
 :class:`PartialProfile` also pickles, for executors that return results instead of files.
@@ -48,7 +51,6 @@ The on-disk form is one Arrow IPC file per part (see :meth:`PartialProfile.save`
 
 from __future__ import annotations
 
-import heapq
 import json
 import math
 import os
@@ -61,7 +63,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mldata.steps.types import arrow_array, arrow_from_numpy
 from mldata.stats.profile import (
     MAX_DISTINCT,
     METRICS_VERSION,
@@ -73,7 +74,6 @@ from mldata.stats.profile import (
     _accumulator_for,
     _CategoricalAccumulator,
     _DatetimeAccumulator,
-    _DistinctSketch,
     _plain_scalar,
     _resolve_kind,
     _select,
@@ -83,10 +83,13 @@ from mldata.stats.profile import (
     numpy_values,
     top_k_items,
 )
+from mldata.stats.sketch import DistinctSketch
+from mldata.stats.sketch import union as sketch_union
+from mldata.steps.types import arrow_array, arrow_from_numpy
 
 #: Version of the on-disk format of a partial profile. :meth:`PartialProfile.load` rejects others
 #: (a cache should treat that as a miss and recompute the part).
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 #: Suggested file name suffix of a saved partial profile, next to its cached part.
 FILE_SUFFIX = ".profile.arrow"
 
@@ -115,6 +118,14 @@ _SAMPLE_STRIDE = 8
 _MARGIN_SIGMAS = 4.0
 # merge category counts with Arrow group_by above this many (key, count) pairs in total
 _ARROW_MERGE_MIN = 20_000
+#: A string column is near-unique in a part, and summarised by its most frequent keys and a
+#: distinct-count sketch instead of every key, when the part has more than this many keys and
+#: more keys than half its non-missing values. Counting and merging every key of an id or
+#: free-text column costs more than building the part (a hash table of a million strings), and
+#: its top-K says little; the lock then labels n_distinct and top_k approximate.
+NEAR_UNIQUE_MIN_KEYS = 1024
+#: Keys (the most frequent, ties by key) a part keeps of a column it summarises with a sketch.
+PRUNED_KEEP_KEYS = 256
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,9 +138,9 @@ class NumericPart:
     """A numeric or datetime column of one part.
 
     ``values``: the sorted finite values (float64 for numeric, int64 epoch ns for datetime), or
-    None for a datetime column whose drift summary is not kept. ``total``: the exact sum of the
-    values in units of 2**-1074 (numeric only). ``min``/``max``: of the finite values, None when
-    there are none.
+    None for a datetime column whose drift summary is not kept. ``min``/``max``: of the finite
+    values, None when there are none. (The exact sum is taken at merge time, over all the parts'
+    values at once: one pass there costs less than a fixed-cost exact sum per part.)
     """
 
     kind: str
@@ -141,7 +152,6 @@ class NumericPart:
     n_finite: int
     min: Any
     max: Any
-    total: int | None
     values: np.ndarray | None
 
 
@@ -236,7 +246,7 @@ class PartialProfiler:
         for name, acc in self._accumulators.items():
             acc.add(batch.column(self._positions[name]))
 
-    def finish(self) -> "PartialProfile":
+    def finish(self) -> PartialProfile:
         """The partial profile of everything added so far (the profiler is then spent)."""
         columns: dict[str, ColumnPart] = {}
         for name, acc in self._accumulators.items():
@@ -259,10 +269,11 @@ class _StringCounts:
     part is finished), instead of a Python dict per key: for a column of near-unique strings
     (ids, free text) the dict accumulator cost more than writing the part. Keys are the strings
     themselves, as the profile's own accumulator keys them. Memory is bounded by the distinct
-    keys: the per-batch counts are compacted whenever they exceed ``max_distinct``; a part that
-    alone has more than ``max_distinct`` keys keeps the most frequent half, counts the rest as
-    ``pruned`` and records a k-minimum-values sketch of all its keys (the regime in which
-    distinct counts and top-K are labelled approximate).
+    keys: the per-batch counts are compacted whenever they exceed ``max_distinct``. A part that
+    alone has more than ``max_distinct`` keys, or in which the column is near-unique (see
+    NEAR_UNIQUE_MIN_KEYS), keeps at most PRUNED_KEEP_KEYS of its repeated keys, counts the rows
+    of the others as ``pruned`` and records a distinct-count sketch of all its keys (the regime
+    in which distinct counts and top-K are labelled approximate).
     """
 
     def __init__(self, kind: str, arrow_type: str, max_distinct: int) -> None:
@@ -280,7 +291,8 @@ class _StringCounts:
         present = array.drop_null() if array.null_count else array
         if len(present):
             counted = pc.value_counts(present)
-            self.keys.append(counted.field("values").cast(pa.string()))
+            values = counted.field("values")
+            self.keys.append(values if values.type == pa.string() else values.cast(pa.string()))
             self.counts.append(numpy_values(counted.field("counts"), np.int64))
             self.held += len(counted)
             if self.held > 2 * self.max_distinct:
@@ -294,28 +306,45 @@ class _StringCounts:
         np.add.at(counts, numpy_values(encoded.indices, np.int32), np.concatenate(self.counts))
         self.keys, self.counts, self.held = [encoded.dictionary], [counts], len(counts)
 
-    def part(self) -> "CategoricalPart":
+    def part(self) -> CategoricalPart:
         self._compact()
         if not self.keys:
             return CategoricalPart(self.kind, self.arrow_type, self.n, self.n_missing,
                                    pa.nulls(0, type=pa.string()), np.zeros(0, dtype=np.int64))
         keys, counts = self.keys[0], self.counts[0]
-        if len(keys) <= self.max_distinct:
+        if not _prunes(len(keys), self.n - self.n_missing, self.max_distinct):
             return CategoricalPart(self.kind, self.arrow_type, self.n, self.n_missing, keys, counts)
-        sketch = _DistinctSketch()
-        sketch.add(keys.to_pylist())
-        table = pa.table({"key": keys, "count": arrow_from_numpy(counts, pa.int64())})
-        keep = pc.select_k_unstable(table, max(1, self.max_distinct // 2),
-                                    sort_keys=[("count", "descending"), ("key", "ascending")])
-        kept = table.take(keep)
-        kept_counts = numpy_values(kept.column("count"), np.int64)
-        hashes = np.asarray(sorted(-h for h in sketch.heap), dtype=np.uint64)
-        return CategoricalPart(self.kind, self.arrow_type, self.n, self.n_missing,
-                               kept.column("key").combine_chunks(), kept_counts,
-                               int(counts.sum() - kept_counts.sum()), hashes)
+        sketch = DistinctSketch()
+        sketch.add(keys)
+        kept_keys, kept_counts = _most_frequent(keys, counts, _kept_keys(self.max_distinct))
+        return CategoricalPart(self.kind, self.arrow_type, self.n, self.n_missing, kept_keys, kept_counts,
+                               int(counts.sum() - kept_counts.sum()), sketch.hashes)
 
 
-def partial_profile(schema: pa.Schema, batches: Iterable[pa.RecordBatch], **options: Any) -> "PartialProfile":
+def _most_frequent(keys: pa.Array, counts: np.ndarray, limit: int) -> tuple[pa.Array, np.ndarray]:
+    """The keys seen more than once (a key seen once in a part of a near-unique column is almost
+    surely no top key), at most ``limit`` of them: the most frequent, ties by key ascending."""
+    repeated = np.flatnonzero(counts > 1)
+    if repeated.size <= limit:  # the common case for ids and free text: no sorting
+        return keys.take(arrow_from_numpy(repeated, pa.int64())), counts[repeated]
+    table = pa.table({"key": keys, "count": arrow_from_numpy(counts, pa.int64())})
+    keep = pc.select_k_unstable(table, limit, sort_keys=[("count", "descending"), ("key", "ascending")])
+    kept = table.take(keep)
+    return kept.column("key").combine_chunks(), numpy_values(kept.column("count"), np.int64)
+
+
+def _prunes(n_keys: int, n_present: int, max_distinct: int) -> bool:
+    """Whether a part summarises a string column by its most frequent keys and a sketch: when it
+    has more than ``max_distinct`` keys, or when the column is near-unique in the part (more than
+    NEAR_UNIQUE_MIN_KEYS keys, and more keys than half its non-missing values: ids, free text)."""
+    return n_keys > max_distinct or (n_keys > NEAR_UNIQUE_MIN_KEYS and 2 * n_keys > n_present)
+
+
+def _kept_keys(max_distinct: int) -> int:
+    return max(1, min(PRUNED_KEEP_KEYS, max_distinct // 2))
+
+
+def partial_profile(schema: pa.Schema, batches: Iterable[pa.RecordBatch], **options: Any) -> PartialProfile:
     """The partial profile of a stream of batches (options as for :class:`PartialProfiler`)."""
     profiler = PartialProfiler(schema, **options)
     for batch in batches:
@@ -323,21 +352,19 @@ def partial_profile(schema: pa.Schema, batches: Iterable[pa.RecordBatch], **opti
     return profiler.finish()
 
 
-def _column_part(data: Any, sketch: _DistinctSketch | None, *, keep_values: bool) -> ColumnPart:
+def _column_part(data: Any, sketch: DistinctSketch | None, *, keep_values: bool) -> ColumnPart:
     if isinstance(data, NumericData):
         s = data.values
         has = s.size > 0
         if data.kind == "numeric":
-            total = _exact_sum_int(s)
-            assert total is not None  # finite values only
             return NumericPart("numeric", data.arrow_type, data.n, data.n_missing, data.n_pos_inf, data.n_neg_inf,
-                               int(s.size), float(s[0]) if has else None, float(s[-1]) if has else None, total, s)
+                               int(s.size), float(s[0]) if has else None, float(s[-1]) if has else None, s)
         return NumericPart("datetime", data.arrow_type, data.n, data.n_missing, 0, 0, int(s.size),
-                           int(s[0]) if has else None, int(s[-1]) if has else None, None, s if keep_values else None)
+                           int(s[0]) if has else None, int(s[-1]) if has else None, s if keep_values else None)
     if isinstance(data, CategoricalData):
         keys = arrow_array(list(data.counts), pa.string())
         counts = np.fromiter(data.counts.values(), dtype=np.int64, count=len(data.counts))
-        hashes = None if sketch is None else np.asarray(sorted(-h for h in sketch.heap), dtype=np.uint64)
+        hashes = None if sketch is None else sketch.hashes
         return CategoricalPart(data.kind, data.arrow_type, data.n, data.n_missing, keys, counts,
                                data.other_count, hashes)
     assert isinstance(data, OtherData)
@@ -376,7 +403,7 @@ class PartialProfile:
                                     "n": col.n, "n_missing": col.n_missing}
             if isinstance(col, NumericPart):
                 meta.update(n_pos_inf=col.n_pos_inf, n_neg_inf=col.n_neg_inf, n_finite=col.n_finite,
-                            min=col.min, max=col.max, total=None if col.total is None else _int_to_text(col.total),
+                            min=col.min, max=col.max,
                             has_values=col.values is not None)
                 if col.values is not None:
                     lists["f64" if col.kind == "numeric" else "i64"][row] = col.values
@@ -404,15 +431,13 @@ class PartialProfile:
                 tmp.unlink()
 
     @classmethod
-    def load(cls, path: Path | str) -> "PartialProfile":
+    def load(cls, path: Path | str) -> PartialProfile:
         """Read a file written by :meth:`save`. Raises ValueError for another format version.
 
-        The file is read in one call; the value arrays of an uncompressed file are views of it.
+        The file is memory-mapped; the value arrays of an uncompressed file are views of the map.
         """
-        with pa.OSFile(str(path), "rb") as source:
-            data = source.read_buffer()
         try:
-            reader = pa.ipc.open_file(data)
+            reader = pa.ipc.open_file(pa.memory_map(str(path), "r"))
         except pa.ArrowInvalid as error:
             raise ValueError(f"{path} is not a partial profile: {error}") from None
         raw = (reader.schema.metadata or {}).get(_META_KEY)
@@ -430,9 +455,8 @@ class PartialProfile:
             common = (kind, meta["arrow_type"], meta["n"], meta["n_missing"])
             if kind in ("numeric", "datetime"):
                 values = lists["f64" if kind == "numeric" else "i64"].numpy(row) if meta["has_values"] else None
-                total = None if meta["total"] is None else _text_to_int(meta["total"])
                 columns[meta["name"]] = NumericPart(*common, meta["n_pos_inf"], meta["n_neg_inf"], meta["n_finite"],
-                                                    meta["min"], meta["max"], total, values)
+                                                    meta["min"], meta["max"], values)
             elif kind in ("categorical", "boolean"):
                 sketch = lists["sketch"].numpy(row) if meta["has_sketch"] else None
                 columns[meta["name"]] = CategoricalPart(*common, lists["keys"].arrow(row), lists["counts"].numpy(row),
@@ -486,19 +510,6 @@ def _list_array(items: list[Any], value_type: pa.DataType) -> pa.Array:
     else:
         values = arrow_from_numpy(np.concatenate(present) if len(present) > 1 else present[0], value_type)
     return pa.LargeListArray.from_arrays(arrow_from_numpy(np.asarray(offsets, dtype=np.int64)), values)
-
-
-def _int_to_text(value: int) -> str:
-    """An integer as ``<hex>p<shift>`` (value = hex << shift), compact for sums of doubles."""
-    if value == 0:
-        return "0p0"
-    shift = (value & -value).bit_length() - 1
-    return f"{value >> shift:x}p{shift}"
-
-
-def _text_to_int(text: str) -> int:
-    mantissa, _, shift = text.partition("p")
-    return int(mantissa, 16) << int(shift)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -597,15 +608,13 @@ def combine_partials(parts: Sequence[PartialProfile]) -> PartialProfile:
                 first.kind, first.arrow_type, n, n_missing, sum(c.n_pos_inf for c in cols),
                 sum(c.n_neg_inf for c in cols), sum(c.n_finite for c in cols),
                 min(c.min for c in present) if present else None, max(c.max for c in present) if present else None,
-                sum(c.total for c in cols) if first.kind == "numeric" else None, values)
+                values)
         elif isinstance(first, CategoricalPart):
             keys, counts = _summed_counts(cols)
             sketches = [c.sketch for c in cols if c.sketch is not None]
             sketch = None
             if sketches:
-                union = _DistinctSketch()
-                _add_hashes(union, np.unique(np.concatenate(sketches)).tolist())
-                sketch = np.asarray(sorted(-h for h in union.heap), dtype=np.uint64)
+                sketch = sketch_union(sketches).hashes
             columns[name] = CategoricalPart(first.kind, first.arrow_type, n, n_missing, keys, counts,
                                             sum(c.pruned for c in cols), sketch)
         else:
@@ -655,8 +664,10 @@ def _merge_numeric(cols: Sequence[NumericPart]) -> dict[str, Any]:
     if lo == hi:
         mean = lo  # exact, as in _moments
     else:
+        total = _exact_sum_int(values)
+        assert total is not None  # finite values only
         try:
-            mean = _to_float(sum(c.total for c in cols if c.n_finite)) / n
+            mean = _to_float(total) / n
         except OverflowError:  # the sum leaves float64; the mean itself does not
             mean = _to_float(_exact_sum_int(values / n))
         mean = min(max(mean, lo), hi)
@@ -702,29 +713,13 @@ def _merge_categorical(kind: str, cols: Sequence[CategoricalPart], top_k: int, m
         # single-pass profile flags every column beyond max_distinct); otherwise the estimate is
         # the k-minimum-values sketch of the union: the parts' sketches plus the keys they kept.
         if pruned:
-            sketch = _DistinctSketch()
-            sketch.add(all_keys.to_pylist() if isinstance(all_keys, pa.Array) else all_keys)
-            for col in cols:
-                if col.sketch is not None:
-                    _add_hashes(sketch, col.sketch.tolist())
+            sketch = sketch_union(c.sketch for c in cols if c.sketch is not None)
+            sketch.add(all_keys)
             n_distinct = max(sketch.estimate(), n_distinct)
     n_present = n - n_missing
     return {"type": kind, "n": n, "n_missing": n_missing, "top_k": top,
             "other_count": n_present - sum(count for _, count in top),
             "n_distinct": n_distinct, "n_distinct_approx": approx, "top_k_approx": approx}
-
-
-def _add_hashes(sketch: _DistinctSketch, hashes: Iterable[int]) -> None:
-    """Add already hashed keys to a k-minimum-values sketch (the union of two sketches is exact)."""
-    for h in hashes:
-        if h in sketch.members:
-            continue
-        if len(sketch.heap) < sketch.k:
-            heapq.heappush(sketch.heap, -h)
-            sketch.members.add(h)
-        elif h < -sketch.heap[0]:
-            sketch.members.discard(-heapq.heapreplace(sketch.heap, -h))
-            sketch.members.add(h)
 
 
 def _arrow_sums(cols: Sequence[CategoricalPart]) -> pa.Table:

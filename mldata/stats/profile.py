@@ -26,8 +26,6 @@ Integer columns are profiled as float64, as the metric definitions require (exac
 
 from __future__ import annotations
 
-import hashlib
-import heapq
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +34,8 @@ from typing import Any, Union
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from mldata.stats.sketch import DistinctSketch
 
 #: Version of the metric definitions; stored with every profile so a change is detectable.
 METRICS_VERSION = 1
@@ -52,9 +52,6 @@ QUANTILES: tuple[tuple[str, int], ...] = (
     ("p01", 1), ("p05", 5), ("p25", 25), ("p50", 50), ("p75", 75), ("p95", 95), ("p99", 99),
 )
 
-# Size of the k-minimum-values sketch that estimates distinct counts beyond MAX_DISTINCT
-# (relative standard error about 1/sqrt(k), i.e. ~1.6%).
-_SKETCH_SIZE = 4096
 # Exact summation (_fsum) works on chunks of at most 2**20 values, so its float64 partial sums of
 # 27-bit integers stay below 2**53 and hence exact; _MIN_EXP is frexp's smallest exponent.
 _SUM_CHUNK = 1 << 20
@@ -570,26 +567,40 @@ class _NumericAccumulator(_Accumulator):
             array = array.dictionary_decode()
         if pa.types.is_decimal(array.type):
             array = array.cast(pa.float64())
-        # to_numpy turns nulls into NaN, so "missing" is simply "NaN" from here on
-        self.add_numpy(numpy_values(array, np.float64).copy())  # add_numpy normalises in place
+        n = len(array)
+        nulls = array.null_count
+        present = array.drop_null() if nulls else array
+        self.n += n
+        self.n_missing += nulls
+        if pa.types.is_integer(present.type):  # all finite: no NaN/inf to look for
+            if len(present):
+                self.chunks.append(numpy_values(present, np.float64))
+            return
+        self._add_finite(numpy_values(present, np.float64))
 
     def add_numpy(self, x: np.ndarray) -> None:
+        self.n += int(x.size)
+        self._add_finite(x)
+
+    def _add_finite(self, x: np.ndarray) -> None:
+        """Count NaN (missing) and ±inf, keep the finite values (normalised in :meth:`finish`)."""
         finite = np.isfinite(x)
         n_finite = int(np.count_nonzero(finite))
-        n_pos_inf = int(np.count_nonzero(x == np.inf))
-        n_neg_inf = int(np.count_nonzero(x == -np.inf))
-        self.n += int(x.size)
-        self.n_pos_inf += n_pos_inf
-        self.n_neg_inf += n_neg_inf
-        self.n_missing += int(x.size) - n_finite - n_pos_inf - n_neg_inf
-        values = x[finite]
-        np.add(values, 0.0, out=values)  # -0.0 + 0.0 == +0.0: one representation per value
-        if values.size:
-            self.chunks.append(values)
+        if n_finite < x.size:
+            n_pos_inf = int(np.count_nonzero(x == np.inf))
+            n_neg_inf = int(np.count_nonzero(x == -np.inf))
+            self.n_pos_inf += n_pos_inf
+            self.n_neg_inf += n_neg_inf
+            self.n_missing += int(x.size) - n_finite - n_pos_inf - n_neg_inf
+            x = x[finite]
+        if x.size:
+            self.chunks.append(x)
 
     def finish(self) -> NumericData:
+        # concatenate copies (the chunks may be read-only views of Arrow buffers)
         values = np.concatenate(self.chunks) if self.chunks else np.empty(0, dtype=np.float64)
         self.chunks = []
+        np.add(values, 0.0, out=values)  # -0.0 + 0.0 == +0.0: one representation per value
         values.sort()
         return NumericData("numeric", self.arrow_type, self.n, self.n_missing, self.n_pos_inf, self.n_neg_inf, values)
 
@@ -625,7 +636,7 @@ class _CategoricalAccumulator(_Accumulator):
         self.n = self.n_missing = self.other = 0
         self.counts: dict[str, int] = {}
         self.lengths: dict[int, int] | None = {} if is_string else None
-        self.sketch: _DistinctSketch | None = None
+        self.sketch: DistinctSketch | None = None
 
     def add(self, array: pa.Array) -> None:
         if pa.types.is_dictionary(array.type):
@@ -650,7 +661,7 @@ class _CategoricalAccumulator(_Accumulator):
     def _prune(self) -> None:
         """Keep the most frequent half of the keys; the rows of the others move to ``other``."""
         if self.sketch is None:
-            self.sketch = _DistinctSketch()
+            self.sketch = DistinctSketch()
             self.sketch.add(self.counts)  # every key seen so far is still here: none pruned yet
         keep = max(1, self.max_distinct // 2)
         ranked = sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -691,37 +702,6 @@ class _OtherAccumulator(_Accumulator):
 
     def finish(self) -> OtherData:
         return OtherData("other", self.arrow_type, self.n, self.n_missing)
-
-
-class _DistinctSketch:
-    """k-minimum-values estimate of a distinct count (deterministic: a fixed blake2b hash).
-
-    Keeps the k smallest 64-bit hashes of the keys seen; with h_k the largest of them as a
-    fraction of 2**64, the distinct count is about (k - 1) / h_k.
-    """
-
-    def __init__(self, k: int = _SKETCH_SIZE) -> None:
-        self.k = k
-        self.heap: list[int] = []  # negated hashes: a max-heap of the k smallest
-        self.members: set[int] = set()
-
-    def add(self, keys: Iterable[str]) -> None:
-        for key in keys:
-            h = int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "big")
-            if h in self.members:
-                continue
-            if len(self.heap) < self.k:
-                heapq.heappush(self.heap, -h)
-                self.members.add(h)
-            elif h < -self.heap[0]:
-                dropped = -heapq.heapreplace(self.heap, -h)
-                self.members.discard(dropped)
-                self.members.add(h)
-
-    def estimate(self) -> int:
-        if len(self.heap) < self.k:
-            return len(self.heap)
-        return round((self.k - 1) * 2.0**64 / (-self.heap[0] + 1))
 
 
 # ---------------------------------------------------------------------------------------------
