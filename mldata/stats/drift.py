@@ -32,11 +32,33 @@ import pyarrow as pa
 
 
 def _chi2_sf(x: float, dof: int) -> float:
-    """chi2.sf(x, dof): scipy.special.chdtrc is the very function scipy.stats.chi2.sf calls, at
-    less than half of scipy.stats's import cost (make's drift gate needs only this)."""
-    from scipy.special import chdtrc
+    """chi2.sf(x, dof) for an integer ``dof`` >= 1: the regularised upper incomplete gamma
+    function Q(dof/2, x/2), by its finite series for integer and half-integer order
 
-    return float(chdtrc(dof, x))
+        Q(m, y)       = sum_{i<m} e^-y y^i / i!                       (dof = 2m)
+        Q(m + 1/2, y) = erfc(sqrt y) + sum_{1<=i<=m} e^-y y^(i-1/2) / Gamma(i + 1/2)
+
+    with every term positive and computed in log space (no overflow, no cancellation): agrees
+    with scipy.stats.chi2.sf to about 1e-13 relative (tested). scipy.special costs ~0.3 s to
+    import, which make's drift gate paid on every rebuild for this one function.
+    """
+    if math.isnan(x):
+        return math.nan
+    if x <= 0.0:
+        return 1.0
+    if math.isinf(x):
+        return 0.0
+    y = x / 2.0
+    log_y = math.log(y)
+    if dof % 2 == 0:
+        total = 0.0
+        for i in range(dof // 2):
+            total += math.exp(-y + i * log_y - math.lgamma(i + 1.0))
+        return min(total, 1.0)
+    total = math.erfc(math.sqrt(y))
+    for i in range(1, (dof - 1) // 2 + 1):
+        total += math.exp(-y + (i - 0.5) * log_y - math.lgamma(i + 0.5))
+    return min(total, 1.0)
 
 
 def _chi2_homogeneity(table: Sequence[Sequence[float]]) -> tuple[float, float, int]:

@@ -698,3 +698,18 @@ def test_given_a_result_to_dict_should_be_strict_json():
     text = json.dumps(data, allow_nan=False)
     assert json.loads(text)["severity"] == "fail"
     assert isinstance(data["edges"], list) and data["missing"]["severity"] == "ok"
+
+
+def test_the_chi_square_survival_function_should_agree_with_scipy():
+    # make's drift gate computes chi2.sf by its finite series instead of importing scipy.special
+    import numpy as np
+    import scipy.stats
+
+    from mldata.stats.drift import _chi2_sf
+
+    for dof in [*range(1, 40), 99, 100, 199, 400]:
+        for x in [*np.geomspace(1e-9, 4e3, 120), float(dof), dof + 0.5, 2.0 * dof]:
+            expected = float(scipy.stats.chi2.sf(x, dof))
+            got = _chi2_sf(float(x), dof)
+            assert got == pytest.approx(expected, rel=1e-11, abs=1e-300), (x, dof)
+    assert _chi2_sf(0.0, 3) == 1.0 and _chi2_sf(float("inf"), 3) == 0.0
