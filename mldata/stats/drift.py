@@ -88,6 +88,7 @@ from mldata.stats.profile import (
     numeric_data,
     parse_iso_ns,
 )
+from mldata.stats.sketch import sorted_unique
 
 #: Label of the trailing categorical bin that holds every key outside the baseline's top K.
 OTHER_KEY = "__other__"
@@ -361,7 +362,7 @@ def numeric_edges(sorted_baseline: np.ndarray, bins: int) -> np.ndarray:
     if n == 0:
         raise ValueError("no baseline values to bin")
     candidates = [sorted_baseline[(n * i + bins - 1) // bins - 1] for i in range(1, bins)]
-    return np.unique(np.asarray(candidates, dtype=sorted_baseline.dtype))
+    return sorted_unique(np.asarray(candidates, dtype=sorted_baseline.dtype))
 
 
 def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:

@@ -83,7 +83,7 @@ from mldata.stats.profile import (
     numpy_values,
     top_k_items,
 )
-from mldata.stats.sketch import DistinctSketch
+from mldata.stats.sketch import DistinctSketch, sorted_unique
 from mldata.stats.sketch import union as sketch_union
 from mldata.steps.types import arrow_array, arrow_from_numpy
 
@@ -973,7 +973,7 @@ def order_statistics(
     k = np.floor((ranks - bias) / stride).astype(np.int64) - 1
     margin = int(math.ceil(_MARGIN_SIGMAS * math.sqrt(n_runs / 12.0))) + 1
     last = sample.size - 1
-    pivots = np.unique(np.concatenate([sample[np.clip(k - margin, 0, last)], sample[np.clip(k + margin, 0, last)]]))
+    pivots = sorted_unique(np.concatenate([sample[np.clip(k - margin, 0, last)], sample[np.clip(k + margin, 0, last)]]))
     n_pivots = pivots.size
     # needles: the largest value below each pivot, then the pivot: #(x <= below) = #(x < pivot)
     needles = np.empty(2 * n_pivots, dtype=values.dtype)
@@ -1000,7 +1000,7 @@ def order_statistics(
     inside = ~on_pivot
     if inside.any():
         # interval i is (pivot_{i-1}, pivot_i), with pivot_{-1} = -inf and pivot_{n_pivots} = +inf
-        need = np.unique(m[inside])
+        need = sorted_unique(m[inside])
         before = np.maximum(need - 1, 0)
         starts = np.where(need > 0, right[:, before], 0)
         ends = np.where(need < n_pivots, left[:, np.minimum(need, n_pivots - 1)], lengths[:, None])

@@ -81,4 +81,4 @@ def test_sorted_unique_should_match_numpy():
     rng = np.random.default_rng(0)
     for size in (0, 1, 2, 1000):
         a = rng.integers(0, 50, size).astype(np.uint64)
-        assert sketch._sorted_unique(a).tolist() == np.unique(a).tolist()
+        assert sketch.sorted_unique(a).tolist() == np.unique(a).tolist()
