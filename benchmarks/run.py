@@ -40,6 +40,11 @@ import workload  # noqa: E402
 RACY_WAIT = 2.2  # seconds: mldata's stat cache does not trust mtimes younger than 2 s
 CHANGED_FILE_INDEX = 100  # the file "changed" by the one-file rebuild benchmark
 BIG_RSS_TARGET_MB = 500.0  # "a few hundred MB" (SPEC §10) for a 1 GB CSV through row-local steps
+# issue 7's goals: profile 100 MB at least as fast as polars (0.84 s on the reference machine),
+# at most 1.5 GiB at 10x, drift of two builds within 1.5 s
+PROFILE_TARGET_S = 0.84
+PROFILE_BIG_RSS_MB = 1536.0
+DRIFT_TARGET_S = 1.5
 
 
 # ------------------------------------------------------------------------------------------------
@@ -552,12 +557,118 @@ class Harness:
         self.log(f"big file: {p.wall:.1f} s, {p.maxrss_mb:.0f} MB peak RSS")
 
 
+    # --- profile and drift (issue 7) -----------------------------------------------------------
+
+    def profile_drift(self, base: Path) -> None:
+        """``mldata profile`` on the workload as one Parquet file (and at 10x, and on the 1 GB CSV),
+        ``mldata drift A B`` of two builds, and ``mldata drift TARGET`` against the lock alone."""
+        a = self.args
+        folder = base / "profile"
+        folder.mkdir(exist_ok=True)
+        small = workload.generate_single(base / "big-100mb", 100, quiet=a.quiet_progress)
+        one = _parquet_of(base / "big-100mb" / "data" / "big.csv", folder / "events-100mb.parquet")
+        shifted = _shifted_copy(one, folder / "events-100mb-shifted.parquet")
+        n_fast = max(3, a.repeats)
+        self.log(f"profile: {one.name} ({small['rows']:,} rows), {n_fast} repeats")
+        for r in range(n_fast):
+            p = self.s("profile_100", f"mldata profile, 100 MB workload as one Parquet file "
+                                      f"({one.stat().st_size / 1e6:.0f} MB)").add(self.profile(one))
+            self.s("profile_100_rss", "mldata profile, 100 MB workload: peak RSS", "MB").values.append(p.maxrss_mb)
+            d = self.s("drift_two", "mldata drift A B: two builds of the 100 MB workload (raw data)").add(
+                run_proc([self.mldata, "drift", str(one), str(shifted), "--json"]))
+            self.s("drift_two_rss", "mldata drift A B: peak RSS", "MB").values.append(d.maxrss_mb)
+        project = self._drift_project(folder, one, shifted)
+        for _ in range(n_fast):
+            self.s("drift_lock", "mldata drift TARGET: against the lock at git HEAD (old data gone)").add(
+                run_proc([self.mldata, "drift", "-C", str(project), "events", "--json"]))
+        if a.big_file_mb > 0:
+            big = workload.generate_single(base / f"big-{a.big_file_mb:g}mb", a.big_file_mb, quiet=a.quiet_progress)
+            csv = base / f"big-{a.big_file_mb:g}mb" / "data" / "big.csv"
+            ten = _parquet_of(csv, folder / f"events-{a.big_file_mb:g}mb.parquet")
+            self.log(f"profile: {ten.name} ({big['rows']:,} rows) and the {a.big_file_mb:g} MB CSV, once each")
+            p = self.s("profile_big", f"mldata profile, {a.big_file_mb:g} MB workload as one Parquet file "
+                                      f"({ten.stat().st_size / 1e6:.0f} MB)").add(self.profile(ten, timeout=3600))
+            self.s("profile_big_rss", f"mldata profile, {a.big_file_mb:g} MB workload: peak RSS",
+                   "MB").values.append(p.maxrss_mb)
+            q = self.s("profile_csv", f"mldata profile, the {a.big_file_mb:g} MB CSV").add(
+                self.profile(csv, timeout=3600))
+            self.s("profile_csv_rss", f"mldata profile, the {a.big_file_mb:g} MB CSV: peak RSS",
+                   "MB").values.append(q.maxrss_mb)
+        self.log("profile/drift: " + ", ".join(f"{k} {self.series[k].median:.2f}" for k in
+                                               ("profile_100", "drift_two", "drift_lock") if k in self.series))
+
+    def profile(self, path: Path, **kw: Any) -> Proc:
+        p = run_proc([self.mldata, "profile", str(path), "--json"], **kw)
+        if p.returncode != 0:
+            raise RuntimeError(f"mldata profile {path} failed:\n{p.output[-2000:]}")
+        return p
+
+    def _drift_project(self, folder: Path, first: Path, second: Path) -> Path:
+        """A git project whose target was built and committed from ``first``, then rebuilt from
+        ``second``: `mldata drift events` compares the build with the lock at HEAD."""
+        project = folder / "drift-project"
+        shutil.rmtree(project, ignore_errors=True)
+        (project / "data").mkdir(parents=True)
+        (project / "mldata.yaml").write_text(
+            "version: 1\nsources:\n  raw:\n    path: data/events.parquet\n"
+            "targets:\n  events:\n    from: raw\n")
+        shutil.copyfile(first, project / "data" / "events.parquet")
+        git = ["git", "-C", str(project), "-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+        subprocess.run(["git", "init", "-q", str(project)], check=True)
+        (project / ".gitignore").write_text("build/\n.mldata/\ndata/\n")
+        for step in (lambda: self.make(project),
+                     lambda: subprocess.run([*git, "add", "-A"], check=True),
+                     lambda: subprocess.run([*git, "commit", "-qm", "first build"], check=True)):
+            step()
+        shutil.copyfile(second, project / "data" / "events.parquet")
+        self.make(project)
+        return project
+
+
 def _variant(original: bytes, r: int) -> bytes:
     """The original file plus one row that depends on r: a content the part cache has never seen."""
     first = original.split(b"\n", 2)[1]
     fields = first.split(b",")
     fields[0] = str(90_000_000 + r).encode()
     return original + b",".join(fields) + b"\n"
+
+
+def _parquet_of(csv: Path, out: Path) -> Path:
+    """``csv`` as one zstd Parquet file (streamed; reused if already there)."""
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    if out.is_file() and out.stat().st_mtime >= csv.stat().st_mtime:
+        return out
+    reader = pcsv.open_csv(csv, convert_options=pcsv.ConvertOptions(null_values=["", "NA"]),
+                           read_options=pcsv.ReadOptions(block_size=16 << 20))
+    tmp = out.with_suffix(".tmp")
+    with pq.ParquetWriter(tmp, reader.schema, compression="zstd") as writer:
+        for batch in reader:
+            writer.write_batch(batch)
+    tmp.replace(out)
+    return out
+
+
+def _shifted_copy(path: Path, out: Path) -> Path:
+    """A second "build": ``amount`` 15% higher, ``score`` +0.05, every 10th ``country`` -> "ZZ"."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    if out.is_file() and out.stat().st_mtime >= path.stat().st_mtime:
+        return out
+    table = pq.ParquetFile(path).read()
+    n = table.num_rows
+    every_tenth = pa.array(np.arange(n) % 10 == 0)
+    table = table.set_column(table.schema.get_field_index("amount"), "amount", pc.multiply(table["amount"], 1.15))
+    table = table.set_column(table.schema.get_field_index("score"), "score", pc.add(table["score"], 0.05))
+    table = table.set_column(table.schema.get_field_index("country"), "country",
+                             pc.if_else(every_tenth, "ZZ", table["country"]))
+    pq.write_table(table, out.with_suffix(".tmp"), compression="zstd")
+    out.with_suffix(".tmp").replace(out)
+    return out
 
 
 def _expect_nothing(p: Proc, what: str) -> None:
@@ -651,6 +762,22 @@ def build_rows(h: Harness) -> list[Row]:
         value("big_rss_max", sec, "{:.0f}", f"<= {BIG_RSS_TARGET_MB:g} MB",
               "OK" if big <= BIG_RSS_TARGET_MB else "MISS")
         value("big_rss_tree", sec, "{:.0f}")
+
+    sec = "profile"
+    timed("profile_100", sec, PROFILE_TARGET_S)
+    value("profile_100_rss", sec, "{:.0f}")
+    timed("profile_big", sec)
+    if "profile_big_rss" in S:
+        big = S["profile_big_rss"].median
+        value("profile_big_rss", sec, "{:.0f}", f"<= {PROFILE_BIG_RSS_MB:g} MB",
+              "OK" if big <= PROFILE_BIG_RSS_MB else "MISS")
+    timed("profile_csv", sec)
+    value("profile_csv_rss", sec, "{:.0f}")
+    timed("drift_two", sec, DRIFT_TARGET_S)
+    value("drift_two_rss", sec, "{:.0f}")
+    timed("drift_lock", sec)
+    ratio("drift_lock_vs_two", sec, "drift against the lock / drift A B", "drift_lock", "drift_two", at_most=1.0,
+          cpu=False)
     return rows
 
 
@@ -734,7 +861,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="where the workload lives (default benchmarks/workload/, reused between runs)")
     ap.add_argument("--tmp", action="store_true", help="generate the workload into a temporary folder instead")
     ap.add_argument("--mldata", help="the mldata command (default: beside this Python, else on PATH)")
-    ap.add_argument("--only", default="full,incremental,hashing,memory,big",
+    ap.add_argument("--only", default="full,incremental,hashing,memory,big,profile",
                     help="comma-separated sections to run (default: all)")
     ap.add_argument("--keep-env", action="store_true",
                     help="run commands with this environment as is (default: allow .pyc files, kept under "
@@ -776,6 +903,8 @@ def main(argv: list[str] | None = None) -> int:
             h.memory(project, plain_out)
         if "big" in sections and args.big_file_mb > 0:
             h.big_file(base)
+        if "profile" in sections:
+            h.profile_drift(base)
     finally:
         shutil.rmtree(plain_out, ignore_errors=True)
         if tmp_ctx:

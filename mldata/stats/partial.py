@@ -74,6 +74,7 @@ from mldata.stats.profile import (
     _accumulator_for,
     _CategoricalAccumulator,
     _DatetimeAccumulator,
+    _StringAccumulator,
     _plain_scalar,
     _resolve_kind,
     _select,
@@ -228,8 +229,8 @@ class PartialProfiler:
             acc = _accumulator_for(field.type, kind, max_distinct)
             if isinstance(acc, _CategoricalAccumulator):
                 acc.lengths = None  # string lengths are not part of the compact profile
-                if _plain_strings(field.type):
-                    acc = _StringCounts(acc.kind, acc.arrow_type, max_distinct)
+            elif isinstance(acc, _StringAccumulator):
+                acc = _StringCounts(acc.kind, acc.arrow_type, max_distinct)
             self._positions[name] = schema.get_field_index(name)
             self._accumulators[name] = acc
         datetime_names = {n for n, a in self._accumulators.items() if isinstance(a, _DatetimeAccumulator)}
@@ -259,59 +260,24 @@ class PartialProfiler:
         return PartialProfile(self._n_rows, columns)
 
 
-def _plain_strings(arrow_type: pa.DataType) -> bool:
-    t = arrow_type.value_type if pa.types.is_dictionary(arrow_type) else arrow_type
-    return pa.types.is_string(t) or pa.types.is_large_string(t)
-
-
-class _StringCounts:
-    """Counts the keys of a string column with Arrow (value_counts per batch, summed when the
-    part is finished), instead of a Python dict per key: for a column of near-unique strings
-    (ids, free text) the dict accumulator cost more than writing the part. Keys are the strings
-    themselves, as the profile's own accumulator keys them. Memory is bounded by the distinct
-    keys: the per-batch counts are compacted whenever they exceed ``max_distinct``. A part that
-    alone has more than ``max_distinct`` keys, or in which the column is near-unique (see
-    NEAR_UNIQUE_MIN_KEYS), keeps at most PRUNED_KEEP_KEYS of its repeated keys, counts the rows
-    of the others as ``pruned`` and records a distinct-count sketch of all its keys (the regime
-    in which distinct counts and top-K are labelled approximate).
+class _StringCounts(_StringAccumulator):
+    """The profile's Arrow string counter (value_counts per batch, summed), without string
+    lengths (not part of the compact profile) and without pruning while counting: a part is
+    pruned once, when it is finished (:meth:`part`). A part that has more than ``max_distinct``
+    keys, or in which the column is near-unique (see NEAR_UNIQUE_MIN_KEYS), keeps at most
+    PRUNED_KEEP_KEYS of its repeated keys, counts the rows of the others as ``pruned`` and records
+    a distinct-count sketch of all its keys (the regime in which distinct counts and top-K are
+    labelled approximate).
     """
 
     def __init__(self, kind: str, arrow_type: str, max_distinct: int) -> None:
-        self.kind, self.arrow_type, self.max_distinct = kind, arrow_type, max_distinct
-        self.n = self.n_missing = 0
-        self.keys: list[pa.Array] = []
-        self.counts: list[np.ndarray] = []
-        self.held = 0
+        super().__init__(kind, arrow_type, max_distinct, lengths=False)
 
-    def add(self, array: pa.Array) -> None:
-        if pa.types.is_dictionary(array.type):
-            array = array.dictionary_decode()
-        self.n += len(array)
-        self.n_missing += array.null_count
-        present = array.drop_null() if array.null_count else array
-        if len(present):
-            counted = pc.value_counts(present)
-            values = counted.field("values")
-            self.keys.append(values if values.type == pa.string() else values.cast(pa.string()))
-            self.counts.append(numpy_values(counted.field("counts"), np.int64))
-            self.held += len(counted)
-            if self.held > 2 * self.max_distinct:
-                self._compact()
-
-    def _compact(self) -> None:
-        if len(self.keys) <= 1:
-            return
-        encoded = pc.dictionary_encode(pa.concat_arrays(self.keys))
-        counts = np.zeros(len(encoded.dictionary), dtype=np.int64)
-        np.add.at(counts, numpy_values(encoded.indices, np.int32), np.concatenate(self.counts))
-        self.keys, self.counts, self.held = [encoded.dictionary], [counts], len(counts)
+    def _prune(self) -> None:
+        pass  # see part()
 
     def part(self) -> CategoricalPart:
-        self._compact()
-        if not self.keys:
-            return CategoricalPart(self.kind, self.arrow_type, self.n, self.n_missing,
-                                   pa.nulls(0, type=pa.string()), np.zeros(0, dtype=np.int64))
-        keys, counts = self.keys[0], self.counts[0]
+        keys, counts = self.compacted()
         if not _prunes(len(keys), self.n - self.n_missing, self.max_distinct):
             return CategoricalPart(self.kind, self.arrow_type, self.n, self.n_missing, keys, counts)
         sketch = DistinctSketch()

@@ -102,7 +102,7 @@ class CategoricalData:
     arrow_type: str
     n: int
     n_missing: int
-    counts: dict[str, int]
+    counts: Mapping[str, int]
     other_count: int
     n_distinct_estimate: int | None
     string_lengths: dict[int, int] | None
@@ -489,6 +489,8 @@ def category_key(value: Any) -> str:
 
 def top_k_items(counts: Mapping[str, int], k: int = TOP_K) -> list[list]:
     """The k most frequent keys as [key, count], by count descending then key ascending."""
+    if isinstance(counts, ArrowCounts):
+        return counts.top(k)
     items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     return [[key, int(count)] for key, count in items[:k]]
 
@@ -674,6 +676,131 @@ class _CategoricalAccumulator(_Accumulator):
                                self.other, estimate, self.lengths)
 
 
+class ArrowCounts(Mapping):
+    """A ``{key: count}`` mapping held as an Arrow string array of distinct keys and a numpy
+    array of counts: a near-unique column of millions of keys costs a few bytes per key instead
+    of a Python string and int each, and its top K comes from Arrow (:meth:`top`) instead of a
+    Python sort. The dict is built only if some caller needs lookups (raw categorical drift)."""
+
+    def __init__(self, keys: pa.Array, counts: np.ndarray) -> None:
+        self.keys = keys
+        self.counts = counts
+        self._dict: dict[str, int] | None = None
+
+    def _as_dict(self) -> dict[str, int]:
+        if self._dict is None:
+            self._dict = dict(zip(self.keys.to_pylist(), self.counts.tolist()))
+        return self._dict
+
+    def __getitem__(self, key: str) -> int:
+        return self._as_dict()[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._as_dict())
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def items(self) -> Any:
+        return self._as_dict().items()
+
+    def top(self, k: int) -> list[list]:
+        """The k most frequent keys as [key, count], by count descending then key ascending
+        (Arrow compares strings by UTF-8 bytes: Unicode code-point order, as Python does)."""
+        if k <= 0 or len(self.keys) == 0:
+            return []
+        from mldata.steps.types import arrow_from_numpy
+
+        table = pa.table({"key": self.keys, "count": arrow_from_numpy(self.counts, pa.int64())})
+        chosen = table.take(pc.select_k_unstable(table, min(k, len(self.keys)),
+                                                 sort_keys=[("count", "descending"), ("key", "ascending")]))
+        return [[key, int(count)] for key, count in zip(chosen.column("key").to_pylist(),
+                                                         chosen.column("count").to_pylist())]
+
+
+class _StringAccumulator(_Accumulator):
+    """Counts the keys of a string column with Arrow: ``value_counts`` per batch, the batches'
+    counts summed (dictionary-encoded, numpy sums) whenever they hold more than twice
+    ``max_distinct`` pairs and at the end. A Python dict per key cost ~10 s per million distinct
+    keys; this costs about as much as reading them. Beyond ``max_distinct`` distinct keys the most
+    frequent half is kept (ties by key), the rows of the others count as ``other``, and the
+    distinct count becomes a sketch's estimate, as in :class:`_CategoricalAccumulator`."""
+
+    def __init__(self, kind: str, arrow_type: str, max_distinct: int, *, lengths: bool = True) -> None:
+        self.kind, self.arrow_type, self.max_distinct = kind, arrow_type, max_distinct
+        self.n = self.n_missing = self.other = 0
+        self.keys: list[pa.Array] = []
+        self.counts: list[np.ndarray] = []
+        self.held = 0
+        self.lengths: dict[int, int] | None = {} if lengths else None
+        self.sketch: DistinctSketch | None = None
+
+    def add(self, array: pa.Array) -> None:
+        if pa.types.is_dictionary(array.type):
+            array = array.dictionary_decode()
+        self.n += len(array)
+        self.n_missing += array.null_count
+        present = array.drop_null() if array.null_count else array
+        if len(present) == 0:
+            return
+        counted = pc.value_counts(present)
+        keys = counted.field("values")
+        keys = keys if keys.type == pa.string() else keys.cast(pa.string())
+        if self.lengths is not None:
+            _merge_value_counts(self.lengths, pc.value_counts(pc.utf8_length(present)), raw=True)
+        if self.sketch is not None:
+            self.sketch.add(keys)
+        self.keys.append(keys)
+        self.counts.append(numpy_values(counted.field("counts"), np.int64))
+        self.held += len(keys)
+        if self.held > 2 * self.max_distinct:
+            self._compact()
+            self._prune()
+
+    def _compact(self) -> None:
+        """Sum the held counts per key: one Arrow array of distinct keys, one count array."""
+        if len(self.keys) <= 1:
+            return
+        encoded = pc.dictionary_encode(pa.concat_arrays(self.keys))
+        counts = np.zeros(len(encoded.dictionary), dtype=np.int64)
+        np.add.at(counts, numpy_values(encoded.indices, np.int32), np.concatenate(self.counts))
+        self.keys, self.counts, self.held = [encoded.dictionary], [counts], len(counts)
+
+    def _prune(self) -> None:
+        """Past ``max_distinct`` keys: keep the keys more frequent than the ``max_distinct // 2``-th
+        most frequent one (the others' rows become ``other``; keys tied at that boundary go
+        too, so no string has to be sorted: Arrow's select_k over a million keys with ties took
+        seconds), and estimate the distinct count from here on with a sketch."""
+        if not self.keys or len(self.keys[0]) <= self.max_distinct:
+            return
+        keys, counts = self.keys[0], self.counts[0]
+        if self.sketch is None:
+            self.sketch = DistinctSketch()
+            self.sketch.add(keys)  # every key seen so far is still here: none pruned yet
+        keep = max(1, self.max_distinct // 2)
+        boundary = np.partition(counts, counts.size - keep)[counts.size - keep]  # the keep-th largest
+        kept = np.flatnonzero(counts > boundary)
+        from mldata.steps.types import arrow_from_numpy
+
+        self.other += int(counts.sum() - counts[kept].sum())
+        self.keys, self.counts = [keys.take(arrow_from_numpy(kept, pa.int64()))], [counts[kept]]
+        self.held = len(kept)
+
+    def compacted(self) -> tuple[pa.Array, np.ndarray]:
+        """The distinct keys and their counts so far (pruned past ``max_distinct``)."""
+        self._compact()
+        self._prune()
+        if not self.keys:
+            return pa.nulls(0, type=pa.string()), np.zeros(0, dtype=np.int64)
+        return self.keys[0], self.counts[0]
+
+    def finish(self) -> CategoricalData:
+        keys, counts = self.compacted()
+        estimate = None if self.sketch is None else max(self.sketch.estimate(), len(keys))
+        return CategoricalData(self.kind, self.arrow_type, self.n, self.n_missing, ArrowCounts(keys, counts),
+                               self.other, estimate, self.lengths)
+
+
 class _BooleanAccumulator(_Accumulator):
     def __init__(self, arrow_type: str) -> None:
         self.arrow_type = arrow_type
@@ -727,6 +854,8 @@ def _accumulator_for(arrow_type: pa.DataType, kind: str, max_distinct: int) -> _
         return _BooleanAccumulator(str(arrow_type))
     if kind == "categorical":
         value_type = arrow_type.value_type if pa.types.is_dictionary(arrow_type) else arrow_type
+        if pa.types.is_string(value_type) or pa.types.is_large_string(value_type):
+            return _StringAccumulator("categorical", str(arrow_type), max_distinct)
         return _CategoricalAccumulator("categorical", str(arrow_type), _is_string(value_type), max_distinct)
     return _OtherAccumulator(str(arrow_type))
 

@@ -98,3 +98,35 @@ def test_drift_between_two_paths(project: ProjectDir, tmp_path) -> None:
     page = tmp_path / "d.html"
     project.run("drift", str(project.root / "data/f0.csv"), str(project.root / "data/f1.csv"), "--html", str(page))
     assert "<svg" in page.read_text()
+
+
+def test_a_large_csv_is_profiled_column_by_column_with_the_same_result(project: ProjectDir, monkeypatch) -> None:
+    """Parquet inputs are read one column at a time; CSV inputs above SPILL_BYTES are first
+    streamed into a temporary Parquet file: both must give the one-pass profile exactly."""
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    from mldata import inspect
+    from mldata.stats.profile import profile_batches
+
+    project.config(CONFIG)
+    _data(project)
+    one_pass = {}
+    csv = project.root / "data" / "f0.csv"
+    ref = inspect.DataRef("f0", ((str(csv), "csv"),))
+    schema, batches = inspect.schema_and_batches(ref)
+    one_pass = profile_batches(schema, batches)["columns"]
+    calls = []
+    original = inspect._spill
+    monkeypatch.setattr(inspect, "_spill", lambda *a: calls.append(1) or original(*a))
+    monkeypatch.setattr(inspect, "SPILL_BYTES", 0)
+    assert inspect.full_profile(ref)["columns"] == one_pass and calls == [1]
+    monkeypatch.setattr(inspect, "SPILL_BYTES", 1 << 40)
+    assert inspect.full_profile(ref)["columns"] == one_pass and calls == [1]  # small: one pass
+    # two Parquet files (one empty): read one column at a time
+    table = pcsv.read_csv(csv)
+    pq.write_table(table, project.root / "a.parquet")
+    pq.write_table(table.slice(0, 0), project.root / "b.parquet")
+    files = ((str(project.root / "a.parquet"), "parquet"), (str(project.root / "b.parquet"), "parquet"))
+    assert inspect.full_profile(inspect.DataRef("ab", files))["columns"] == one_pass
+    assert calls == [1]
