@@ -359,6 +359,9 @@ def profile(ctx: click.Context, what: str, columns: str | None, sample: float | 
             html_file: Path | None, directory: Path | None) -> None:
     """Profile a target's built data, or a file or folder: per-column statistics (docs/metrics.md).
 
+    Memory is bounded by one column: Parquet is read one column at a time, and CSV or JSON Lines
+    inputs above 256 MB are first streamed into a temporary Parquet file (in $TMPDIR).
+
     \b
     Examples:
       mldata profile penguins_clean
