@@ -96,6 +96,11 @@ OTHER_KEY = "__other__"
 GATE_METRICS = ("psi", "kl", "js")
 #: How many unseen categories are listed in ``unseen_top``.
 UNSEEN_TOP = 10
+#: Distinct keys per column counted exactly on the current side of a drift against a stored
+#: summary. The baseline holds at most its top-K keys, so beyond this only the current side's
+#: tail is pruned (and the result says ``approximate`` where that matters); counting the million
+#: keys of an id column exactly took 2 s of a 5 s drift.
+CURRENT_MAX_DISTINCT = 100_000
 
 
 class Severity(str, enum.Enum):
@@ -781,7 +786,8 @@ def drift_batches(baseline: Mapping[str, Any], schema: pa.Schema, batches: Itera
             types[name] = kinds[name] = "categorical"
     wanted = [name for name in schema.names if name in base_columns and config.enabled(name, base_columns[name]["type"])
               and _family(kinds[name]) == _family(base_columns[name]["type"])]
-    data = collect_columns(schema, batches, columns=wanted, types={k: v for k, v in types.items() if k in wanted})
+    data = collect_columns(schema, batches, columns=wanted, types={k: v for k, v in types.items() if k in wanted},
+                           max_distinct=CURRENT_MAX_DISTINCT)
 
     def compare(name: str, base: Mapping[str, Any]) -> ColumnDrift:
         column = data.pop(name)  # free each column once compared

@@ -713,3 +713,23 @@ def test_the_chi_square_survival_function_should_agree_with_scipy():
             got = _chi2_sf(float(x), dof)
             assert got == pytest.approx(expected, rel=1e-11, abs=1e-300), (x, dof)
     assert _chi2_sf(0.0, 3) == 1.0 and _chi2_sf(float("inf"), 3) == 0.0
+
+
+def test_past_the_current_key_bound_categorical_drift_is_computed_and_labelled_approximate(monkeypatch):
+    import pyarrow as pa
+
+    from mldata.stats import drift as drift_module
+    from mldata.stats.partial import merge_profiles, partial_profile
+
+    keys = ["a"] * 400 + ["b"] * 300 + [f"id{i}" for i in range(300)]
+    table = pa.table({"k": pa.array(keys)})
+    baseline = merge_profiles([partial_profile(table.schema, table.to_batches())], table.schema)
+    exact = drift_module.drift_batches(baseline, table.schema, table.to_batches(max_chunksize=100))["k"]
+    monkeypatch.setattr(drift_module, "CURRENT_MAX_DISTINCT", 50)
+    bounded = drift_module.drift_batches(baseline, table.schema, table.to_batches(max_chunksize=100))["k"]
+    assert exact.psi == pytest.approx(0.0, abs=1e-12) and not exact.approximate
+    # the frequent keys survive the pruning of the current side's tail: same bins for them
+    assert bounded.current_counts[:2] == exact.current_counts[:2] == (400, 300)
+    assert sum(bounded.current_counts) == sum(exact.current_counts) == 1000
+    # the baseline's rare top-K keys were pruned from the current side: said, not hidden
+    assert bounded.approximate and "approximate" in bounded.notes
