@@ -68,6 +68,7 @@ from mldata.stats.profile import (
     METRICS_VERSION,
     SUMMARY_RESOLUTION,
     TOP_K,
+    ArrowCounts,
     CategoricalData,
     NumericData,
     OtherData,
@@ -82,6 +83,7 @@ from mldata.stats.profile import (
     drift_summary,
     format_ns,
     numpy_values,
+    sum_counts,
     top_k_items,
 )
 from mldata.stats.sketch import DistinctSketch, sorted_unique
@@ -596,8 +598,7 @@ def _numpy_dtype(arrow_type: pa.DataType) -> Any:
 def _summed_counts(cols: Sequence[CategoricalPart]) -> tuple[pa.Array, np.ndarray]:
     """The parts' category counts summed per key."""
     if sum(len(c.keys) for c in cols) >= _ARROW_MERGE_MIN:
-        summed = _arrow_sums(cols)
-        return summed.column("key").combine_chunks(), numpy_values(summed.column("count_sum"), np.int64)
+        return sum_counts([c.keys for c in cols], [c.counts for c in cols])
     counts: dict[str, int] = {}
     for col in cols:
         for key, count in zip(col.keys.to_pylist(), col.counts.tolist()):
@@ -688,31 +689,10 @@ def _merge_categorical(kind: str, cols: Sequence[CategoricalPart], top_k: int, m
             "n_distinct": n_distinct, "n_distinct_approx": approx, "top_k_approx": approx}
 
 
-def _arrow_sums(cols: Sequence[CategoricalPart]) -> pa.Table:
-    """A table of ``key`` and ``count_sum``: the parts' counts summed per key.
-
-    Keys are dictionary-encoded and counts summed with numpy: Table.group_by would load Arrow's
-    Acero engine, whose import pulls in pyarrow.dataset and pandas (about half a second).
-    """
-    encoded = pc.dictionary_encode(pa.concat_arrays([c.keys for c in cols]))
-    counts = np.concatenate([c.counts for c in cols]).astype(np.int64)
-    indices = numpy_values(encoded.indices, np.int32)
-    sums = np.zeros(len(encoded.dictionary), dtype=np.int64)
-    np.add.at(sums, indices, counts)  # exact integer sums (bincount would sum in float64)
-    return pa.table({"key": encoded.dictionary, "count_sum": arrow_from_numpy(sums, pa.int64())})
-
-
 def _top_k_arrow(cols: Sequence[CategoricalPart], top_k: int) -> tuple[list[list], int, pa.Array]:
-    """Summed counts with Arrow; top K by count descending, then key ascending (code points).
-
-    Arrow orders strings by their UTF-8 bytes, which is Unicode code-point order, as Python's.
-    """
-    summed = _arrow_sums(cols)
-    top = pc.select_k_unstable(summed, top_k, sort_keys=[("count_sum", "descending"), ("key", "ascending")])
-    chosen = summed.take(top)
-    keys, counts = chosen.column("key").to_pylist(), chosen.column("count_sum").to_pylist()
-    pairs = [[key, int(count)] for key, count in zip(keys, counts)]
-    return pairs, summed.num_rows, summed.column("key").combine_chunks()
+    """Summed counts with Arrow; top K by count descending, then key ascending (code points)."""
+    keys, counts = sum_counts([c.keys for c in cols], [c.counts for c in cols])
+    return ArrowCounts(keys, counts).top(top_k), len(keys), keys
 
 
 # ---------------------------------------------------------------------------------------------

@@ -761,10 +761,8 @@ class _StringAccumulator(_Accumulator):
         """Sum the held counts per key: one Arrow array of distinct keys, one count array."""
         if len(self.keys) <= 1:
             return
-        encoded = pc.dictionary_encode(pa.concat_arrays(self.keys))
-        counts = np.zeros(len(encoded.dictionary), dtype=np.int64)
-        np.add.at(counts, numpy_values(encoded.indices, np.int32), np.concatenate(self.counts))
-        self.keys, self.counts, self.held = [encoded.dictionary], [counts], len(counts)
+        keys, counts = sum_counts(self.keys, self.counts)
+        self.keys, self.counts, self.held = [keys], [counts], len(counts)
 
     def _prune(self) -> None:
         """Past ``max_distinct`` keys: keep the keys more frequent than the ``max_distinct // 2``-th
@@ -858,6 +856,18 @@ def _accumulator_for(arrow_type: pa.DataType, kind: str, max_distinct: int) -> _
             return _StringAccumulator("categorical", str(arrow_type), max_distinct)
         return _CategoricalAccumulator("categorical", str(arrow_type), _is_string(value_type), max_distinct)
     return _OtherAccumulator(str(arrow_type))
+
+
+def sum_counts(keys: Sequence[pa.Array], counts: Sequence[np.ndarray]) -> tuple[pa.Array, np.ndarray]:
+    """Sum (key, count) pairs given as string arrays and count arrays: the distinct keys and
+    their total counts. Keys are dictionary-encoded and the counts summed with numpy
+    (Table.group_by would load Arrow's Acero engine, whose import pulls in pyarrow.dataset and
+    pandas: about half a second)."""
+    encoded = pc.dictionary_encode(pa.concat_arrays(list(keys)))
+    sums = np.zeros(len(encoded.dictionary), dtype=np.int64)
+    # exact integer sums (bincount would sum in float64)
+    np.add.at(sums, numpy_values(encoded.indices, np.int32), np.concatenate(list(counts)).astype(np.int64))
+    return encoded.dictionary, sums
 
 
 def _merge_value_counts(into: dict, value_counts: pa.StructArray, raw: bool = False) -> list:
