@@ -623,10 +623,9 @@ class Harness:
         git = ["git", "-C", str(project), "-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
         subprocess.run(["git", "init", "-q", str(project)], check=True)
         (project / ".gitignore").write_text("build/\n.mldata/\ndata/\n")
-        for step in (lambda: self.make(project),
-                     lambda: subprocess.run([*git, "add", "-A"], check=True),
-                     lambda: subprocess.run([*git, "commit", "-qm", "first build"], check=True)):
-            step()
+        self.make(project)
+        subprocess.run([*git, "add", "-A"], check=True)
+        subprocess.run([*git, "commit", "-qm", "first build"], check=True)
         shutil.copyfile(second, project / "data" / "events.parquet")
         self.make(project)
         return project
