@@ -83,7 +83,7 @@ class PartRef:
     schema: list[dict[str, Any]]
     keep: bool = False  # the output folder already holds this part, intact (partial builds)
     computed: bool = False  # computed in this run (not reused from the cache)
-    profile_file: str = ""  # its partial profile (stats/partial.py), next to the cached part
+    sidecar: str = ""  # the sidecar of its cached part (meta and partial profile), see sidecar_path
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,6 @@ def run_part(task: PartTask) -> PartResult:
     from mldata import io
 
     cache_file = Path(task.cache_file)
-    meta_file = cache_file.with_suffix(".json")
     _phase(task.target, task.unit, "reading")
     schema, batches = io.read_batches(task.path, task.format, task.options, task.unit)
     batches = apply_row_local(task.steps, batches, root=task.root,
@@ -196,10 +195,7 @@ def run_part(task: PartTask) -> PartResult:
     written = io.write_parquet(out_schema, batches, cache_file, codec=task.codec, level=task.level,
                                on_hashing=lambda: _phase(task.target, task.unit, "hashing"),
                                observe=profiler.update if profiler is not None else None)
-    if profiler is not None:
-        profiler.save(profile_path(cache_file))
     os.chmod(cache_file, 0o444)  # the cache is shared by hard links: discourage in-place edits
-    _phase(task.target, task.unit, "done")
     result = PartResult(
         unit=task.unit,
         cache_file=task.cache_file,
@@ -209,10 +205,9 @@ def run_part(task: PartTask) -> PartResult:
         data_hash=written.data_hash,
         schema=io.schema_to_json(written.schema),
     )
-    _write_json_atomic(meta_file, {
-        "rows": result.rows, "bytes": result.bytes, "file_hash": result.file_hash,
-        "data_hash": result.data_hash, "schema": result.schema,
-    })
+    # written last: a sidecar marks its part complete
+    write_sidecar(sidecar_path(cache_file), _part_meta(result), profiler.result() if profiler is not None else None)
+    _phase(task.target, task.unit, "done")
     return result
 
 
@@ -244,16 +239,11 @@ class _BoundedProfiler:
             return
         self.profiler.update(batch)
 
-    def save(self, path: Path) -> None:
+    def result(self) -> Any:
+        """The part's PartialProfile, or why there is none (a string)."""
         if self.profiler is None:
-            skipped_marker(path).write_text(f"more than {self.limit} rows\n")
-        else:
-            skipped_marker(path).unlink(missing_ok=True)
-            self.profiler.finish().save(path)
-
-
-def skipped_marker(profile_file: Path) -> Path:
-    return profile_file.with_name(profile_file.name + ".skipped")
+            return f"more than {self.limit} rows"
+        return self.profiler.finish()
 
 
 def _read_parquet(path: Any) -> Any:
@@ -264,20 +254,48 @@ def _read_parquet(path: Any) -> Any:
     return pq.ParquetFile(path).read()
 
 
-def profile_path(part_file: Path) -> Path:
-    """Where a part's partial profile lives: ``<key>.profile.arrow`` beside ``<key>.parquet``."""
-    return part_file.with_name(part_file.stem + ".profile.arrow")
+def sidecar_path(part_file: Path) -> Path:
+    """Where a cached part's sidecar lives: ``<key>.meta`` beside ``<key>.parquet``.
+
+    The sidecar is one blob (mldata/blob.py) whose header holds the part's meta (``"part"``: rows,
+    bytes, file and data hash, schema) and either its partial profile (``"partial_profile"``, the
+    arrays in the blob's buffers) or why it has none (``"profile_skipped"``). One file, not three:
+    creating files is what a filesystem charges most for (ext4 scans recently freed inodes on
+    every create after a clean), and it is written last, so its presence marks the part complete.
+    """
+    return part_file.with_name(part_file.stem + ".meta")
+
+
+def write_sidecar(path: Path, meta: dict[str, Any], profile: Any = None) -> None:
+    """Write a sidecar: ``profile`` is a PartialProfile, a reason (str) why there is none, or None."""
+    from mldata import blob
+
+    header: dict[str, Any] = {"part": meta}
+    buffers: list[Any] = []
+    if isinstance(profile, str):
+        header["profile_skipped"] = profile
+    elif profile is not None:
+        header["partial_profile"] = profile.encode(buffers)
+    blob.write(path, header, buffers)
 
 
 def read_part_meta(cache_file: Path) -> dict[str, Any] | None:
-    """The sidecar of a cached part, or None if the part is absent or incomplete."""
+    """The meta of a cached part (from its sidecar), or None if the part is absent or incomplete."""
+    from mldata import blob
+
     try:
-        meta = json.loads(cache_file.with_suffix(".json").read_text())
+        meta = blob.read_header(sidecar_path(cache_file)).get("part")
     except (OSError, ValueError):
         return None
-    if not cache_file.is_file():
+    if not isinstance(meta, dict) or not cache_file.is_file():
         return None
     return meta
+
+
+def _part_meta(part: Any) -> dict[str, Any]:
+    """A sidecar's ``"part"`` of a PartResult or PartRef."""
+    return {"rows": part.rows, "bytes": part.bytes, "file_hash": part.file_hash, "data_hash": part.data_hash,
+            "schema": part.schema}
 
 
 def _peek_schema(batches: Iterator[Any], in_schema: Any, steps: tuple[Step, ...], root: str,
@@ -542,7 +560,7 @@ def _conform_part(part: PartRef, source: Path, schema: Any, task: TargetTask, ca
         os.chmod(dest, 0o444)
         meta = {"rows": written.rows, "bytes": written.bytes, "file_hash": written.file_hash,
                 "data_hash": written.data_hash, "schema": io.schema_to_json(written.schema)}
-        _write_json_atomic(dest.with_suffix(".json"), meta)
+        write_sidecar(sidecar_path(dest), meta)
     return dest, {"rows": meta["rows"], "bytes": meta["bytes"], "hash": meta["file_hash"], "data": meta["data_hash"],
                   "input": part.unit}
 
@@ -686,12 +704,6 @@ def _remove_stale_tree(out_dir: Path, keep: set[str]) -> None:
             path.rmdir()
 
 
-def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".tmp-{_token()}-{path.name}")
-    tmp.write_text(json.dumps(data, sort_keys=True))
-    os.replace(tmp, path)
-
-
 def _token() -> str:
     """A short random name component for temporary files."""
     return os.urandom(6).hex()
@@ -828,28 +840,32 @@ def _read_parts(parts: list[PartRef], path_of: Callable[[PartRef], Path]) -> tup
 def _merged_profile(parts: list[tuple[PartRef, Path]], unified: Any) -> dict[str, Any]:
     """The target's compact profile from its parts' partial profiles (computed where missing)."""
 
+    from mldata import blob
     from mldata.stats.partial import PartialProfile, merge_profiles, partial_profile
 
     partials = []
     schema = unified
-    for part, _ in parts:
-        if part.profile_file and skipped_marker(Path(part.profile_file)).exists():
-            return {"skipped": f"a part has more than {profile_max_rows()} rows (MLDATA_PROFILE_MAX_ROWS): "
-                               "no exact profile is kept for this target"}
     for part, source in parts:
-        usable = bool(part.profile_file) and unified is None
+        usable = bool(part.sidecar) and unified is None
         loaded = None
         if usable:
             try:
-                loaded = PartialProfile.load(part.profile_file)
+                header, buffers = blob.read(part.sidecar)
             except (OSError, ValueError):
+                header, buffers = {}, []
+            if "profile_skipped" in header:
+                return {"skipped": f"a part has more than {profile_max_rows()} rows (MLDATA_PROFILE_MAX_ROWS): "
+                                   "no exact profile is kept for this target"}
+            try:
+                loaded = PartialProfile.decode(header["partial_profile"], buffers, where=part.sidecar)
+            except (KeyError, ValueError):
                 loaded = None
         if loaded is None:  # cache cleaned, or the part was cast to the unified schema
             table = _read_parquet(source)
             loaded = partial_profile(table.schema.remove_metadata(), table.to_batches())
-            if usable:
+            if usable and Path(part.sidecar).with_suffix(".parquet").is_file():  # no sidecar without its part
                 try:
-                    loaded.save(part.profile_file)
+                    write_sidecar(Path(part.sidecar), _part_meta(part), loaded)
                 except OSError:
                     pass
         partials.append(loaded)

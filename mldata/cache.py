@@ -53,9 +53,9 @@ def prune(root: Path, max_bytes: int) -> list[Path]:
     for _, size, path in sorted(unused):
         if total <= max_bytes:
             break
-        path.with_suffix(".json").unlink(missing_ok=True)
-        path.with_name(path.stem + ".profile.arrow").unlink(missing_ok=True)
-        path.with_name(path.stem + ".profile.arrow.skipped").unlink(missing_ok=True)
+        path.with_suffix(".meta").unlink(missing_ok=True)  # its sidecar (build.sidecar_path)
+        for legacy in (".json", ".profile.arrow", ".profile.arrow.skipped"):  # sidecars before 0.2
+            path.with_name(path.stem + legacy).unlink(missing_ok=True)
         path.unlink(missing_ok=True)
         total -= size
         removed.append(path)

@@ -19,7 +19,7 @@ from typing import Any
 
 from mldata import lock as lockfile
 from mldata.cache import part_path, touch
-from mldata.build import (InputFile, OutputOptions, PartRef, PartTask, TargetTask, Validation, profile_path, read_part_meta, run_part,
+from mldata.build import (InputFile, OutputOptions, PartRef, PartTask, TargetTask, Validation, read_part_meta, sidecar_path, run_part,
                           run_target)
 from mldata.errors import Cancelled, MldataError
 from mldata.outcome import BuildResult, TargetOutcome
@@ -126,7 +126,7 @@ class _Run:
                 out[unit] = PartRef(unit=unit, part_name=rel.rsplit("/", 1)[-1], cache_file="", rows=rec["rows"],
                                     bytes=rec["bytes"], file_hash=rec["hash"], data_hash=rec["data"],
                                     schema=entry.get("schema", {}).get("columns", []), keep=True,
-                                    profile_file=str(profile_path(part_path(self.root, state.units[unit].cache_key))))
+                                    sidecar=str(sidecar_path(part_path(self.root, state.units[unit].cache_key))))
         return out
 
     def _cached(self, unit: str, part_name: str, cache_file: Path) -> PartRef | None:
@@ -141,7 +141,7 @@ class _Run:
         touch(cache_file)
         return PartRef(unit=unit, part_name=part_name, cache_file=str(cache_file), rows=meta["rows"],
                        bytes=meta["bytes"], file_hash=meta["file_hash"], data_hash=meta["data_hash"],
-                       schema=meta["schema"], profile_file=str(profile_path(cache_file)))
+                       schema=meta["schema"], sidecar=str(sidecar_path(cache_file)))
 
     def _validation(self, name: str) -> Validation | None:
         target = self.spec.targets[name]
@@ -212,7 +212,7 @@ class _Run:
         self.parts[name][result.unit] = PartRef(
             unit=result.unit, part_name=unit.part_name, cache_file=result.cache_file, rows=result.rows,
             bytes=result.bytes, file_hash=result.file_hash, data_hash=result.data_hash, schema=result.schema,
-            computed=True, profile_file=str(profile_path(Path(result.cache_file))),
+            computed=True, sidecar=str(sidecar_path(Path(result.cache_file))),
         )
         self.reporter.emit(PartFinished(name, result.unit, result.rows, result.bytes,
                                         self.input_bytes.get((name, result.unit), 0)))

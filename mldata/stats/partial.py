@@ -41,19 +41,19 @@ exactly cost more than building the part (a hash table of a million strings at m
 
 Cost, on the reference workload (200 parts of 5,300 rows: 6 numeric, 4 string and 1 datetime
 column; ``tests/unit/test_partial.py`` prints its own figures): profiling a part in its worker
-takes about 2.7 ms and saving it about 1 ms (writing the part as zstd Parquet: about 7 ms); the
-merge of the 200 parts about 0.35 s and loading them (memory-mapped) about 0.1 s. A file holds
-8 bytes per finite numeric value plus the kept category counts.
+takes about 2.7 ms and saving it about 0.5 ms (writing the part as zstd Parquet: about 7 ms); the
+merge of the 200 parts about 0.25 s and loading them about 0.05 s. A file holds 8 bytes per
+finite numeric value plus the kept category counts.
 
-The on-disk form is one Arrow IPC file per part (see :meth:`PartialProfile.save`). A
-:class:`PartialProfile` also pickles, for executors that return results instead of files.
+On disk a partial profile is a blob (:mod:`mldata.blob`: a JSON header of the scalars and the raw
+arrays, see :meth:`PartialProfile.encode`), saved alone (:meth:`PartialProfile.save`) or inside
+the sidecar of a cached part (``build.sidecar_path``). A :class:`PartialProfile` also pickles,
+for executors that return results instead of files.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +63,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mldata import blob
 from mldata.stats.profile import (
     MAX_DISTINCT,
     METRICS_VERSION,
@@ -92,11 +93,9 @@ from mldata.steps.types import arrow_array, arrow_from_numpy
 
 #: Version of the on-disk format of a partial profile. :meth:`PartialProfile.load` rejects others
 #: (a cache should treat that as a miss and recompute the part).
-FORMAT_VERSION = 2
-#: Suggested file name suffix of a saved partial profile, next to its cached part.
-FILE_SUFFIX = ".profile.arrow"
-
-_META_KEY = b"mldata.partial_profile"
+FORMAT_VERSION = 3
+#: Suggested file name suffix of a saved partial profile.
+FILE_SUFFIX = ".profile"
 # Exact sums are integers in units of 2**-1074, the spacing of the smallest subnormal double.
 _UNIT_EXP = 1074
 # _exact_sum_int: terms per flush of the float64 slot sums (so that they stay exact), terms per
@@ -351,133 +350,91 @@ class PartialProfile:
     n_rows: int
     columns: Mapping[str, ColumnPart]
 
-    def save(self, path: Path | str, *, compression: str | None = None) -> None:
-        """Write to ``path`` atomically, as an Arrow IPC file.
+    def save(self, path: Path | str) -> None:
+        """Write to ``path`` atomically, as a blob (:mod:`mldata.blob`) whose header holds the
+        scalars under ``"partial_profile"`` and whose buffers hold the arrays (see :meth:`encode`)."""
+        buffers: list[Any] = []
+        blob.write(path, {"partial_profile": self.encode(buffers)}, buffers)
 
-        Layout: one record batch with one row per column and the list columns ``f64`` (numeric:
-        the sorted finite values), ``i64`` (datetime, when kept: sorted epoch ns), ``keys`` and
-        ``counts`` (categorical, boolean) and ``sketch`` (k-minimum-values hashes, rarely set);
-        the scalars (name, kind, counts, min, max, the exact sum as ``<hex>p<shift>``) are JSON in
-        the schema metadata under ``mldata.partial_profile``. Uncompressed by default (8 bytes per
-        finite numeric value): :meth:`load` reads the file in one call and the value arrays are
-        views of that buffer. ``compression`` ("zstd" or "lz4") makes files about 25-30% smaller
-        (sorted random doubles compress poorly) and loading about twice as slow.
-        """
-        path = Path(path)
-        lists: dict[str, list[Any]] = {name: [None] * len(self.columns) for name in _LIST_COLUMNS}
-        meta_columns: list[dict[str, Any]] = []
-        for row, (name, col) in enumerate(self.columns.items()):
+    @classmethod
+    def load(cls, path: Path | str) -> PartialProfile:
+        """Read a file written by :meth:`save`. Raises ValueError for another format or version."""
+        header, buffers = blob.read(path)
+        encoded = header.get("partial_profile")
+        if not isinstance(encoded, dict):
+            raise ValueError(f"{path} holds no partial profile")
+        return cls.decode(encoded, buffers, where=str(path))
+
+    def encode(self, buffers: list[Any]) -> dict[str, Any]:
+        """The JSON-able scalars of this profile; its arrays are appended to ``buffers`` (raw
+        little-endian: float64 or int64 values, int64 counts, uint64 sketch hashes, and string
+        keys as int32 offsets from 0 plus UTF-8 bytes) and referred to by their index there."""
+
+        def add(array: Any) -> int:
+            buffers.append(np.ascontiguousarray(array))
+            return len(buffers) - 1
+
+        columns: list[dict[str, Any]] = []
+        for name, col in self.columns.items():
             meta: dict[str, Any] = {"name": name, "kind": col.kind, "arrow_type": col.arrow_type,
                                     "n": col.n, "n_missing": col.n_missing}
             if isinstance(col, NumericPart):
                 meta.update(n_pos_inf=col.n_pos_inf, n_neg_inf=col.n_neg_inf, n_finite=col.n_finite,
                             min=col.min, max=col.max,
-                            has_values=col.values is not None)
-                if col.values is not None:
-                    lists["f64" if col.kind == "numeric" else "i64"][row] = col.values
+                            values=None if col.values is None else add(col.values))
             elif isinstance(col, CategoricalPart):
-                meta.update(pruned=col.pruned, has_sketch=col.sketch is not None)
-                lists["keys"][row] = col.keys
-                lists["counts"][row] = col.counts
-                lists["sketch"][row] = col.sketch
-            meta_columns.append(meta)
-        header = {"format_version": FORMAT_VERSION, "metrics_version": METRICS_VERSION,
-                  "n_rows": self.n_rows, "columns": meta_columns}
-        schema = pa.schema([(name, pa.large_list(value_type)) for name, value_type in _LIST_COLUMNS.items()],
-                           metadata={_META_KEY: json.dumps(header, separators=(",", ":")).encode()})
-        batch = pa.record_batch([_list_array(lists[name], value_type) for name, value_type in _LIST_COLUMNS.items()],
-                                schema=schema)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            with pa.OSFile(str(tmp), "wb") as sink:
-                options = pa.ipc.IpcWriteOptions(compression=compression)
-                with pa.ipc.new_file(sink, schema, options=options) as writer:
-                    writer.write_batch(batch)
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+                offsets, data = _string_buffers(col.keys)
+                meta.update(pruned=col.pruned, keys=[len(col.keys), add(offsets), add(data)],
+                            counts=add(col.counts.astype(np.int64, copy=False)),
+                            sketch=None if col.sketch is None else add(col.sketch))
+            columns.append(meta)
+        return {"format_version": FORMAT_VERSION, "metrics_version": METRICS_VERSION,
+                "n_rows": self.n_rows, "columns": columns}
 
     @classmethod
-    def load(cls, path: Path | str) -> PartialProfile:
-        """Read a file written by :meth:`save`. Raises ValueError for another format version.
-
-        The file is memory-mapped; the value arrays of an uncompressed file are views of the map.
-        """
-        try:
-            reader = pa.ipc.open_file(pa.memory_map(str(path), "r"))
-        except pa.ArrowInvalid as error:
-            raise ValueError(f"{path} is not a partial profile: {error}") from None
-        raw = (reader.schema.metadata or {}).get(_META_KEY)
-        if raw is None:
-            raise ValueError(f"{path} is not a partial profile")
-        header = json.loads(raw)
-        if header.get("format_version") != FORMAT_VERSION or header.get("metrics_version") != METRICS_VERSION:
-            raise ValueError(f"{path}: partial profile format {header.get('format_version')}/metrics "
-                             f"{header.get('metrics_version')}, expected {FORMAT_VERSION}/{METRICS_VERSION}")
-        batch = reader.get_batch(0)
-        lists = {name: _ListColumn(batch, name) for name in _LIST_COLUMNS}
+    def decode(cls, encoded: dict[str, Any], buffers: Sequence[Any], *, where: str = "partial profile") -> PartialProfile:
+        """The profile :meth:`encode` described (the arrays are views of ``buffers``). Raises
+        ValueError for another format or metrics version."""
+        if encoded.get("format_version") != FORMAT_VERSION or encoded.get("metrics_version") != METRICS_VERSION:
+            raise ValueError(f"{where}: partial profile format {encoded.get('format_version')}/metrics "
+                             f"{encoded.get('metrics_version')}, expected {FORMAT_VERSION}/{METRICS_VERSION}")
         columns: dict[str, ColumnPart] = {}
-        for row, meta in enumerate(header["columns"]):
-            kind = meta["kind"]
-            common = (kind, meta["arrow_type"], meta["n"], meta["n_missing"])
-            if kind in ("numeric", "datetime"):
-                values = lists["f64" if kind == "numeric" else "i64"].numpy(row) if meta["has_values"] else None
-                columns[meta["name"]] = NumericPart(*common, meta["n_pos_inf"], meta["n_neg_inf"], meta["n_finite"],
-                                                    meta["min"], meta["max"], values)
-            elif kind in ("categorical", "boolean"):
-                sketch = lists["sketch"].numpy(row) if meta["has_sketch"] else None
-                columns[meta["name"]] = CategoricalPart(*common, lists["keys"].arrow(row), lists["counts"].numpy(row),
-                                                        meta["pruned"], sketch)
-            else:
-                columns[meta["name"]] = OtherPart(*common)
-        return cls(header["n_rows"], columns)
+        try:
+            for meta in encoded["columns"]:
+                kind = meta["kind"]
+                common = (kind, meta["arrow_type"], meta["n"], meta["n_missing"])
+                if kind in ("numeric", "datetime"):
+                    values = None
+                    if meta["values"] is not None:
+                        values = np.frombuffer(buffers[meta["values"]], dtype=np.float64 if kind == "numeric" else np.int64)
+                    columns[meta["name"]] = NumericPart(*common, meta["n_pos_inf"], meta["n_neg_inf"], meta["n_finite"],
+                                                        meta["min"], meta["max"], values)
+                elif kind in ("categorical", "boolean"):
+                    length, offsets, data = meta["keys"]
+                    keys = pa.StringArray.from_buffers(length, pa.py_buffer(buffers[offsets]), pa.py_buffer(buffers[data]))
+                    sketch = None if meta["sketch"] is None else np.frombuffer(buffers[meta["sketch"]], dtype=np.uint64)
+                    columns[meta["name"]] = CategoricalPart(*common, keys, np.frombuffer(buffers[meta["counts"]], dtype=np.int64),
+                                                            meta["pruned"], sketch)
+                else:
+                    columns[meta["name"]] = OtherPart(*common)
+            return cls(encoded["n_rows"], columns)
+        except (KeyError, IndexError, TypeError, pa.ArrowInvalid) as error:
+            raise ValueError(f"{where}: damaged partial profile ({error!r})") from None
 
 
-_LIST_COLUMNS = {"f64": pa.float64(), "i64": pa.int64(), "keys": pa.string(), "counts": pa.int64(),
-                 "sketch": pa.uint64()}
-
-
-class _ListColumn:
-    """Row access to a list column of a loaded batch, converted only when first used."""
-
-    def __init__(self, batch: pa.RecordBatch, name: str) -> None:
-        self._batch = batch
-        self._name = name
-        self._offsets: list[int] | None = None
-        self._values: pa.Array | None = None
-        self._numpy: np.ndarray | None = None
-
-    def _bounds(self, row: int) -> tuple[int, int]:
-        if self._offsets is None:
-            lists = self._batch.column(self._name)
-            self._offsets = numpy_values(lists.offsets, np.int32).tolist()
-            self._values = lists.values
-        return self._offsets[row], self._offsets[row + 1]
-
-    def arrow(self, row: int) -> pa.Array:
-        start, end = self._bounds(row)
-        return self._values.slice(start, end - start)
-
-    def numpy(self, row: int) -> np.ndarray:
-        start, end = self._bounds(row)
-        if self._numpy is None:
-            self._numpy = numpy_values(self._values, _numpy_dtype(self._values.type))
-        return self._numpy[start:end]
-
-
-def _list_array(items: list[Any], value_type: pa.DataType) -> pa.Array:
-    """A large_list<value_type> array of numpy/Arrow arrays (None: empty), without Python per value."""
-    present = [item for item in items if item is not None and len(item)]
-    offsets = np.zeros(len(items) + 1, dtype=np.int64)
-    np.cumsum([0 if item is None else len(item) for item in items], out=offsets[1:])
-    if not present:
-        values = pa.nulls(0, type=value_type)  # empty; no Python-to-Arrow conversion (that imports pandas)
-    elif isinstance(present[0], pa.Array):
-        values = pa.concat_arrays([item.cast(value_type) for item in present])
-    else:
-        values = arrow_from_numpy(np.concatenate(present) if len(present) > 1 else present[0], value_type)
-    return pa.LargeListArray.from_arrays(arrow_from_numpy(np.asarray(offsets, dtype=np.int64)), values)
+def _string_buffers(keys: pa.Array) -> tuple[np.ndarray, Any]:
+    """A null-free string array's offsets (int32, rebased to start at 0) and UTF-8 bytes."""
+    if keys.null_count:
+        raise ValueError("category keys cannot be null")
+    if keys.type != pa.string():
+        keys = keys.cast(pa.string())
+    if len(keys) == 0:
+        return np.zeros(1, dtype=np.int32), b""
+    _, offset_buffer, data_buffer = keys.buffers()
+    offsets = np.frombuffer(offset_buffer, dtype=np.int32, count=len(keys) + 1, offset=keys.offset * 4)
+    first, last = int(offsets[0]), int(offsets[-1])
+    data = memoryview(data_buffer)[first:last] if data_buffer is not None else b""
+    return (offsets - first if first else offsets), data
 
 
 # ---------------------------------------------------------------------------------------------
