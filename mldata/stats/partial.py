@@ -789,11 +789,12 @@ def _sum_of_squares(values: np.ndarray, center: float, lo: float, hi: float) -> 
 
 
 def _sum_limbs(limbs: np.ndarray) -> int:
-    """Exact sum of integer-valued doubles below 2**41: float64 sums of 4096 of them are exact."""
+    """Exact sum of integer-valued doubles below 2**41: float64 sums of 4096 of them are exact.
+    (The group sums are added as Python integers: in int64 they overflow past 2**22 limbs.)"""
     whole = limbs.size - limbs.size % _LIMB_GROUP
     total = 0
     if whole:
-        total = int(limbs[:whole].reshape(-1, _LIMB_GROUP).sum(axis=1).astype(np.int64).sum())
+        total = sum(limbs[:whole].reshape(-1, _LIMB_GROUP).sum(axis=1).astype(np.int64).tolist())
     if whole < limbs.size:
         total += int(limbs[whole:].sum())
     return total

@@ -392,6 +392,12 @@ def test_the_certified_sum_of_squares_should_equal_fsum_of_squares(values, cente
     assert got == expected
 
 
+def test_the_limb_sum_should_not_overflow_past_four_million_large_limbs():
+    # 2**23 limbs just below 2**41 sum past 2**63: the group sums must be added as Python integers
+    limbs = np.full(1 << 23, 2.0**41 - 1)
+    assert partial._sum_limbs(limbs) == (2**41 - 1) << 23
+
+
 def test_the_sums_should_be_exact_on_long_cancelling_columns():
     rng = np.random.default_rng(3)
     x = np.concatenate([rng.normal(size=200_000) * 10.0 ** rng.integers(-20, 20, 200_000), [1e100, -1e100, 1.0]])
