@@ -306,8 +306,11 @@ class Harness:
     # --- sections ---------------------------------------------------------------------------------
 
     def full_builds(self, project: Path, plain_out: Path) -> None:
-        """Clean builds: plain serial, plain 2 processes, mldata default workers, mldata -j 1."""
+        """Clean builds: plain serial, plain 2 processes, mldata default workers, mldata -j 1, and
+        both mldata variants again with `profile: false` (the same build without the lock profile:
+        what the engine costs apart from profiling every column)."""
         a = self.args
+        unprofiled = self._unprofiled_project(project)
         variants: list[tuple[str, str, Callable[[], Proc]]] = [
             ("plain_serial", "plain pyarrow script, serial (1 process)",
              lambda: self.plain(project, plain_out, 1)),
@@ -316,6 +319,8 @@ class Harness:
             ("mldata_default", f"mldata make, default workers ({os.cpu_count()} CPUs)",
              lambda: self.make(project)),
             ("mldata_j1", "mldata make -j 1", lambda: self.make(project, "-j", "1")),
+            ("mldata_noprof", "mldata make, default workers, profile: false", lambda: self.make(unprofiled)),
+            ("mldata_noprof_j1", "mldata make -j 1, profile: false", lambda: self.make(unprofiled, "-j", "1")),
         ]
         self.log("warm-up: one build of each variant (page cache, .pyc files), outputs checked")
         for key, _, fn in variants:
@@ -330,12 +335,28 @@ class Harness:
                 self._clean_for(key, project, plain_out)
                 p = self.s(key, label).add(fn())
                 self.log(f"full build {r + 1}/{a.repeats}: {key:15s} {p.wall:6.2f} s (cpu {p.cpu:5.2f} s)")
+        self.clean_state(unprofiled)  # do not keep a second set of outputs and cache
 
     def _clean_for(self, key: str, project: Path, plain_out: Path) -> None:
         if key.startswith("plain"):
             shutil.rmtree(plain_out, ignore_errors=True)
+        elif key.startswith("mldata_noprof"):
+            self.clean_state(self._unprofiled_project(project))
         else:
             self.clean_state(project)
+
+    @staticmethod
+    def _unprofiled_project(project: Path) -> Path:
+        """A sibling project reading the same files, its target with `profile: false`."""
+        other = project.with_name(project.name + "-noprofile")
+        other.mkdir(exist_ok=True)
+        text = (project / "mldata.yaml").read_text()
+        text = text.replace("path: data/", f"path: ../{project.name}/data/", 1)
+        text = text.replace("    from: events\n", "    from: events\n    profile: false\n", 1)
+        if "profile: false" not in text or f"../{project.name}/data/" not in text:
+            raise RuntimeError("cannot derive the profile: false variant of the workload's mldata.yaml")
+        (other / "mldata.yaml").write_text(text)
+        return other
 
     def _check_outputs(self, project: Path, plain_out: Path) -> None:
         """mldata's outputs and the plain script's must hold the same data (else the race is unfair)."""
@@ -731,12 +752,16 @@ def build_rows(h: Harness) -> list[Row]:
         rows.append(Row(section, label, f"{r:.2f}x", f"{cr:.2f}x" if cr is not None else "", target, status))
 
     sec = "full build"
-    for k in ("plain_serial", "plain_2proc", "mldata_default", "mldata_j1"):
+    for k in ("plain_serial", "plain_2proc", "mldata_default", "mldata_j1", "mldata_noprof", "mldata_noprof_j1"):
         timed(k, sec)
     ratio("default_vs_plain2", sec, "mldata default / plain 2 processes", "mldata_default", "plain_2proc", at_most=1.15)
     ratio("j1_vs_plain1", sec, "mldata -j 1 / plain serial", "mldata_j1", "plain_serial", at_most=1.15)
     ratio("j1_vs_default", sec, "speed-up: mldata -j 1 / mldata default", "mldata_j1", "mldata_default",
           at_least=1.5, cpu=False)
+    ratio("noprof_vs_plain2", sec, "profile: false: mldata default / plain 2 processes", "mldata_noprof",
+          "plain_2proc", note="(engine alone)")
+    ratio("noprof_j1_vs_plain1", sec, "profile: false: mldata -j 1 / plain serial", "mldata_noprof_j1",
+          "plain_serial", note="(engine alone)")
     ratio("plain_scaling", sec, "floor scaling: plain serial / plain 2 processes", "plain_serial", "plain_2proc",
           note="(SPEC: ~1.65x)", cpu=False)
 

@@ -55,7 +55,7 @@ class PartTask:
     level: int | None
     cache_file: str  # absolute path of the content-addressed part
     code_digests: dict[str, str]
-    profile: bool = True  # compute the part's partial profile (not for internal parts)
+    profile: bool | tuple[str, ...] = True  # the part's partial profile: every column, none, or these
 
 
 @dataclass(frozen=True)
@@ -159,6 +159,7 @@ class TargetTask:
     code_digests: dict[str, str] | None = None
     validation: Validation | None = None
     output: OutputOptions = OutputOptions()
+    profile: bool | tuple[str, ...] = True  # the lock profile: every column, none, or these (`profile:`)
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,10 @@ def run_part(task: PartTask) -> PartResult:
                               code_digests=task.code_digests, where=f"{task.target} ({task.unit})")
     out_schema, batches = _peek_schema(batches, schema, task.steps, task.root, task.code_digests)
 
-    profiler = _BoundedProfiler(out_schema.remove_metadata()) if task.profile else None
+    profiler = None
+    if task.profile is not False:
+        part_schema = out_schema.remove_metadata()
+        profiler = _BoundedProfiler(part_schema, _profiled_columns(task.profile, part_schema))
     written = io.write_parquet(out_schema, batches, cache_file, codec=task.codec, level=task.level,
                                on_hashing=lambda: _phase(task.target, task.unit, "hashing"),
                                observe=profiler.update if profiler is not None else None)
@@ -223,10 +227,10 @@ class _BoundedProfiler:
     single huge input file still streams through a part with bounded memory. The target's lock
     profile is then left out, with the reason."""
 
-    def __init__(self, schema: Any) -> None:
+    def __init__(self, schema: Any, columns: list[str] | None = None) -> None:
         from mldata.stats.partial import PartialProfiler
 
-        self.profiler: Any = PartialProfiler(schema)
+        self.profiler: Any = PartialProfiler(schema, columns=columns)
         self.rows = 0
         self.limit = profile_max_rows()
 
@@ -480,7 +484,7 @@ def _link_parts(task: TargetTask) -> TargetResult:
     if task.validation is not None:
         verdict = _check_parts(task, parts, schema_now)
     _phase(task.target, "", "profiling")
-    profile = _merged_profile([(part, source) for part, source, _ in sources], unified)
+    profile = _merged_profile(task, [(part, source) for part, source, _ in sources], unified)
     verdict = _drift_gate(task.validation, profile, verdict)
     outputs: dict[str, dict[str, Any]] = {}
     data_hashes: dict[str, str] = {}
@@ -650,7 +654,12 @@ def _write_single(task: TargetTask, table: Any) -> TargetResult:
                                source=task.target)
     _phase(task.target, "", "profiling")
     schema = table.schema.remove_metadata()
-    profile = merge_profiles([partial_profile(schema, table.to_batches())], schema)
+    if task.profile is False:
+        profile: dict[str, Any] = {"skipped": PROFILE_OFF}
+    else:
+        columns = _profiled_columns(task.profile, schema, target=task.target)
+        profile = merge_profiles([partial_profile(schema, table.to_batches(), columns=columns)], schema,
+                                 columns=columns)
     verdict = _drift_gate(task.validation, profile, verdict)
     opts = task.output
     pieces: dict[str, Any] = {"": table}
@@ -837,14 +846,39 @@ def _read_parts(parts: list[PartRef], path_of: Callable[[PartRef], Path]) -> tup
     return _concat(tables, ""), row_sources
 
 
-def _merged_profile(parts: list[tuple[PartRef, Path]], unified: Any) -> dict[str, Any]:
+#: The lock profile of a target with `profile: false`.
+PROFILE_OFF = "profile: false in mldata.yaml"
+
+
+def _profiled_columns(setting: bool | tuple[str, ...], schema: Any, target: str | None = None) -> list[str] | None:
+    """The columns a `profile:` setting profiles in ``schema`` (None: all of them). With ``target``,
+    a named column missing from the schema is an error; without (a part, which may lack columns
+    that other parts have), it is left out."""
+    if setting is True or setting is False:
+        return None
+    missing = [c for c in setting if c not in schema.names]
+    if missing and target is not None:
+        raise BuildError(f"{target}: `profile:` names columns that are not in the output: {missing}",
+                         hint=f"the columns are {schema.names}; fix the list in mldata.yaml (the data is cached)")
+    return [c for c in setting if c in schema.names]
+
+
+def _merged_profile(task: TargetTask, parts: list[tuple[PartRef, Path]], unified: Any) -> dict[str, Any]:
     """The target's compact profile from its parts' partial profiles (computed where missing)."""
 
     from mldata import blob
     from mldata.stats.partial import PartialProfile, merge_profiles, partial_profile
 
-    partials = []
+    if task.profile is False:
+        return {"skipped": PROFILE_OFF}
     schema = unified
+    if schema is None:
+        import pyarrow as pa
+
+        schema = _schema_from_json(parts[0][0].schema) if parts else pa.schema([])
+    columns = _profiled_columns(task.profile, schema, target=task.target)
+    wanted = columns if columns is not None else list(schema.names)
+    partials = []
     for part, source in parts:
         usable = bool(part.sidecar) and unified is None
         loaded = None
@@ -857,25 +891,19 @@ def _merged_profile(parts: list[tuple[PartRef, Path]], unified: Any) -> dict[str
                 return {"skipped": f"a part has more than {profile_max_rows()} rows (MLDATA_PROFILE_MAX_ROWS): "
                                    "no exact profile is kept for this target"}
             try:
-                loaded = PartialProfile.decode(header["partial_profile"], buffers, where=part.sidecar)
+                loaded = PartialProfile.decode(header["partial_profile"], buffers, where=part.sidecar).select(wanted)
             except (KeyError, ValueError):
                 loaded = None
-        if loaded is None:  # cache cleaned, or the part was cast to the unified schema
+        if loaded is None:  # cache cleaned, other profiled columns, or the part was cast to the unified schema
             table = _read_parquet(source)
-            loaded = partial_profile(table.schema.remove_metadata(), table.to_batches())
+            loaded = partial_profile(table.schema.remove_metadata(), table.to_batches(), columns=columns)
             if usable and Path(part.sidecar).with_suffix(".parquet").is_file():  # no sidecar without its part
                 try:
                     write_sidecar(Path(part.sidecar), _part_meta(part), loaded)
                 except OSError:
                     pass
         partials.append(loaded)
-        if schema is None:
-            schema = _schema_from_json(part.schema)
-    if schema is None:
-        import pyarrow as pa
-
-        schema = pa.schema([])
-    return merge_profiles(partials, schema)
+    return merge_profiles(partials, schema, columns=columns)
 
 
 def _drift_gate(v: "Validation | None", profile: dict[str, Any], verdict: "_Verdict") -> "_Verdict":

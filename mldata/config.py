@@ -53,7 +53,7 @@ def _models() -> dict[str, Any]:
 
     from typing import Annotated, Literal, Optional, Union
 
-    from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+    from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictBool, Tag, field_validator
 
     class Strict(BaseModel):
         model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -213,6 +213,9 @@ def _models() -> dict[str, Any]:
         row_group_size: Optional[int] = Field(None, ge=1, description="Parquet rows per row group")
         dictionary: Optional[Union[bool, list[str]]] = Field(
             None, description="Parquet dictionary encoding: true, false, or a list of columns")
+        profile: Union[StrictBool, list[str]] = Field(
+            True, description="the compact profile kept in the lock (drift's baseline): true (every column), "
+                              "false (none), or a list of columns")
         description: Optional[str] = None
 
         _c = field_validator("compression", mode="before")(classmethod(lambda cls, v: _coerce_compression(v)))
@@ -609,6 +612,7 @@ def _resolve(project: Any, doc: Any, *, root: Path, filename: str) -> ProjectSpe
                 validate_checks_config(tgt.checks)
             except ConfigError as exc:
                 raise ConfigError(exc.message, hint=exc.hint, location=where("targets", name, "checks")) from None
+        profile = _profile_setting(tgt.profile, where("targets", name, "profile"))
         targets[name] = TargetSpec(
             name=name,
             inputs=inputs,
@@ -626,6 +630,7 @@ def _resolve(project: Any, doc: Any, *, root: Path, filename: str) -> ProjectSpe
             split=split,
             row_group_size=tgt.row_group_size,
             dictionary=tgt.dictionary,
+            profile=profile,
             where=loc,
         )
 
@@ -688,6 +693,20 @@ def _split(raw: dict[str, Any], where: Location) -> dict[str, Any]:
     except ConfigError as exc:
         raise ConfigError(exc.message, hint=exc.hint, location=exc.location or where) from None
     return split
+
+
+def _profile_setting(value: bool | list[str], where: Location) -> bool | tuple[str, ...]:
+    """A target's `profile:`: True, False, or a tuple of distinct column names."""
+    if isinstance(value, bool):
+        return value
+    if not value:
+        raise ConfigError("`profile: []` profiles no column", hint="write `profile: false` to keep no profile",
+                          location=where)
+    repeated = sorted({c for c in value if value.count(c) > 1})
+    if repeated:
+        raise ConfigError(f"`profile:` names {repeated} more than once", hint="name each column once",
+                          location=where)
+    return tuple(value)
 
 
 def _check_format_compression(fmt: str, codec: str, level: int | None, where: Location) -> None:

@@ -138,6 +138,9 @@ class Scanner:
             recipe["validation"] = {
                 "schema": target.schema_inline, "checks": target.checks, "on_breaking": target.on_breaking,
             }
+        if target.profile is not True:
+            # the profile is not data, but changing what it covers must recompute it (from the cached parts)
+            recipe["profile"] = target.profile if target.profile is False else list(target.profile)
         encoding: dict[str, Any] = {"format": target.format, "compression": compression.to_json()}
         if target.row_group_size is not None:
             encoding["row_group_size"] = target.row_group_size

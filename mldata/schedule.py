@@ -100,7 +100,8 @@ class _Run:
                     root=str(self.root), target=name, unit=unit.name, path=unit.path, format=unit.format,
                     options=unit.options, steps=prefix, codec=part_comp.codec, level=part_comp.level,
                     cache_file=str(cache_file), code_digests=state.code,
-                    profile=not target.has_global_suffix,  # internal parts: the finished table is profiled
+                    # internal parts (global steps follow): the finished table is profiled instead
+                    profile=False if target.has_global_suffix else target.profile,
                 ))
         self.parts[name] = refs
         self.missing_parts[name] = len(tasks)
@@ -184,7 +185,7 @@ class _Run:
             task = TargetTask(root=str(self.root), target=name, mode=mode, out_dir=target.output,
                               codec=compression.codec, level=compression.level, parts=parts,
                               suffix=target.steps[target.prefix_len:], code_digests=state.code,
-                              validation=validation, output=_output_options(target))
+                              validation=validation, output=_output_options(target), profile=target.profile)
         else:
             inputs: list[tuple[str, tuple[InputFile, ...]]] = []
             for inp in target.inputs:
@@ -202,7 +203,8 @@ class _Run:
             task = TargetTask(root=str(self.root), target=name, mode="whole", out_dir=target.output,
                               codec=compression.codec, level=compression.level, suffix=target.steps,
                               python=target.python, params=target.params, inputs=tuple(inputs),
-                              code_digests=state.code, validation=validation, output=_output_options(target))
+                              code_digests=state.code, validation=validation, output=_output_options(target),
+                              profile=target.profile)
         self.in_flight[self.executor.submit(run_target, task)] = ("target", name)
 
     # --- results ----------------------------------------------------------------------------------

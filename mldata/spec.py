@@ -129,6 +129,7 @@ class TargetSpec:
     split: dict[str, Any] | None = None  # {ratios, seed, key, group, stratify} (mldata.split)
     row_group_size: int | None = None
     dictionary: bool | list[str] | None = None
+    profile: bool | tuple[str, ...] = True  # the lock profile: every column, none, or these columns
 
     @property
     def partitioned(self) -> bool:
@@ -233,6 +234,7 @@ class ProjectSpec:
                 split=t.get("split"),
                 row_group_size=t.get("row_group_size"),
                 dictionary=t.get("dictionary"),
+                profile=tuple(t["profile"]) if isinstance(t.get("profile"), list) else t.get("profile", True),
             )
             for name, t in data["targets"].items()
         }

@@ -424,6 +424,11 @@ def drift(ctx: click.Context, first: str, second: str | None, rev: str | None, a
         from mldata.githistory import lock_at
 
         old = (lock_at(project.root, rev) or {}).get("targets", {}).get(first)
+        skipped = ((old or {}).get("profile") or {}).get("skipped")
+        if skipped:
+            raise UsageError(f"mldata.lock at {rev} keeps no profile of {first!r}: {skipped}",
+                             hint="profile it (`profile: true`, the default, or a list of columns), build and commit;"
+                                  " or compare two paths: mldata drift A B")
         if not old or not old.get("profile") or "columns" not in old["profile"]:
             raise UsageError(f"mldata.lock at {rev} has no profile of {first!r}",
                              hint="commit a build of it first, or compare two paths: mldata drift A B")

@@ -350,6 +350,14 @@ class PartialProfile:
     n_rows: int
     columns: Mapping[str, ColumnPart]
 
+    def select(self, columns: Sequence[str]) -> PartialProfile | None:
+        """This profile restricted to ``columns``, in that order; None if it lacks one of them."""
+        if list(self.columns) == list(columns):
+            return self
+        if any(name not in self.columns for name in columns):
+            return None
+        return PartialProfile(self.n_rows, {name: self.columns[name] for name in columns})
+
     def save(self, path: Path | str) -> None:
         """Write to ``path`` atomically, as a blob (:mod:`mldata.blob`) whose header holds the
         scalars under ``"partial_profile"`` and whose buffers hold the arrays (see :meth:`encode`)."""
