@@ -17,6 +17,7 @@ temporary name and renamed into place, so a reader sees it whole or not at all.
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import struct
 from collections.abc import Sequence
@@ -50,7 +51,7 @@ def write(path: Path | str, header: dict[str, Any], buffers: Sequence[Any] = ())
         chunks.append(v)
         position = offset + length
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(3).hex()}.tmp")
+    tmp = path.with_name(f".tmp-{os.urandom(6).hex()}-{path.name}")  # swept after a crash (schedule.py)
     try:
         with open(tmp, "wb") as f:
             f.write(b"".join(chunks))
@@ -67,9 +68,13 @@ def read_header(path: Path | str) -> dict[str, Any]:
 
 
 def read(path: Path | str) -> tuple[dict[str, Any], list[memoryview]]:
-    """The header and read-only views of the buffers (of one read of the whole file)."""
+    """The header and read-only views of the buffers, which are memory-mapped (page-aligned, so
+    every buffer is ALIGN-aligned in memory too; nothing is copied)."""
     with open(path, "rb") as f:
-        data = f.read()
+        try:
+            data: Any = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # an empty file cannot be mapped
+            data = b""
     view = memoryview(data)
     header = _header(data[:_PREFIX.size], lambda n: data[_PREFIX.size:_PREFIX.size + n], path)
     start = _aligned(_PREFIX.size + _PREFIX.unpack(data[:_PREFIX.size])[1])

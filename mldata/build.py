@@ -556,7 +556,7 @@ def _conform_part(part: PartRef, source: Path, schema: Any, task: TargetTask, ca
     from mldata.fingerprint import digest_json
 
     key = digest_json([part.file_hash, io.schema_to_json(schema), task.codec, task.level])
-    dest = cache_dir / key[:2] / f"{key}.parquet"
+    dest = cache_dir / f"{key}.parquet"
     meta = read_part_meta(dest)
     if meta is None:
         table = _read_parquet(source).select(schema.names).cast(schema)

@@ -29,8 +29,10 @@ def max_bytes_from_env() -> int:
 
 
 def part_path(root: Path, key: str) -> Path:
-    """Where the part with this content address lives."""
-    return root / CACHE_DIR / "parts" / key[:2] / f"{key}.parquet"
+    """Where the part with this content address lives: one flat folder. (Two-character fan-out
+    folders, as git's, cost a directory inode per part on a fresh build; ext4 handles folders of
+    a few hundred thousand files well.)"""
+    return root / CACHE_DIR / "parts" / f"{key}.parquet"
 
 
 def prune(root: Path, max_bytes: int) -> list[Path]:
@@ -38,9 +40,13 @@ def prune(root: Path, max_bytes: int) -> list[Path]:
     folder = root / CACHE_DIR / "parts"
     if not folder.is_dir():
         return []
+    for legacy in [p for p in folder.iterdir() if p.is_dir()]:  # the fan-out layout of mldata 0.1
+        import shutil
+
+        shutil.rmtree(legacy, ignore_errors=True)
     unused: list[tuple[int, int, Path]] = []
     total = 0
-    for path in folder.glob("*/*.parquet"):
+    for path in folder.glob("*.parquet"):
         try:
             st = path.stat()
         except OSError:

@@ -391,7 +391,7 @@ def sweep_temporary(root: Path, outputs: list[str]) -> None:
     folders = [root / out for out in outputs]
     cache = root / ".mldata" / "cache" / "parts"
     if cache.is_dir():
-        folders += [p for p in cache.iterdir() if p.is_dir()]
+        folders.append(cache)
     for folder in folders:
         if not folder.is_dir():
             continue

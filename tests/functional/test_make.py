@@ -285,15 +285,32 @@ def test_given_a_cache_bound_unused_parts_are_pruned_oldest_first(basic: Project
     for i in range(3):
         basic.write("data/part1.csv", csv_rows(10 + i, start=100))
         basic.run("make")
-    parts = list((basic.root / ".mldata/cache/parts").glob("*/*.parquet"))
+    parts = list((basic.root / ".mldata/cache/parts").glob("*.parquet"))
     unused = [p for p in parts if p.stat().st_nlink == 1 and "lz4" not in p.name]
     assert unused  # older versions of part1 (and intermediate parts) stay cached...
     monkeypatch.setenv("MLDATA_CACHE_MAX_BYTES", "0")
     basic.write("data/part1.csv", csv_rows(30, start=100))
     assert basic.run("make").code == 0
-    left = list((basic.root / ".mldata/cache/parts").glob("*/*.parquet"))
+    left = list((basic.root / ".mldata/cache/parts").glob("*.parquet"))
     assert all(p.stat().st_nlink > 1 for p in left)  # ...until the bound prunes all unused ones
     assert basic.run("make").code == 0 and "nothing to do" in basic.run("make").out
+
+
+def test_leftover_temporaries_and_the_old_fan_out_cache_layout_are_cleared(basic: ProjectDir) -> None:
+    assert basic.run("make").code == 0
+    lock = basic.lock_text()
+    cache = basic.root / ".mldata/cache/parts"
+    leftover = cache / ".tmp-0123456789ab-deadbeef.meta"  # a sidecar write killed half-way
+    leftover.write_bytes(b"MLDBLOB1")
+    legacy = cache / "ab"  # mldata 0.1 kept parts in two-character folders
+    legacy.mkdir()
+    (legacy / "ab00.parquet").write_bytes(b"old")
+    (legacy / "ab00.json").write_text("{}")
+    basic.write("data/part1.csv", csv_rows(21, start=100))
+    assert basic.run("make").code == 0
+    assert not leftover.exists() and not legacy.exists()
+    basic.write("data/part1.csv", csv_rows(20, start=100))
+    assert basic.run("make").code == 0 and basic.lock_text() == lock
 
 
 def test_clean_removes_outputs_and_the_next_make_restores_them_from_cache(basic: ProjectDir) -> None:

@@ -458,7 +458,7 @@ def test_save_and_load_should_round_trip_and_merge_to_the_same_bytes(tmp_path):
     assert dumps(merge_profiles(loaded, table.schema)) == expected
     assert dumps(merge_files(reversed(paths), table.schema)) == expected
     assert dumps(merge_profiles([pickle.loads(pickle.dumps(part)) for part in parts], table.schema)) == expected
-    assert not list(tmp_path.glob(".*.tmp"))
+    assert not list(tmp_path.glob(".tmp-*"))
 
 
 def test_load_should_reject_other_files_and_versions(tmp_path):
