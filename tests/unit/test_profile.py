@@ -317,6 +317,21 @@ def test_given_strings_we_should_count_top_k_by_count_then_code_point_order():
     assert truncated["top_k"] == [["é", 5], ["B", 3]] and truncated["other_count"] == 8
 
 
+@settings(max_examples=150, deadline=None)
+@given(counts=st.lists(st.integers(1, 4), min_size=0, max_size=300), k=st.integers(1, 40),
+       wide=st.booleans())
+def test_arrow_counts_top_k_should_rank_like_a_full_sort(counts, k, wide):
+    # few distinct counts: many ties at the k-th count; `wide` makes the tied candidates exceed
+    # the Python ranking's limit, so Arrow's select_k ranks them
+    from mldata.stats.profile import ArrowCounts
+
+    n = len(counts) * (20 if wide else 1)
+    keys = [f"k{(i * 7919) % (n or 1)}é{i}" for i in range(n)]
+    values = np.array((counts * (20 if wide else 1))[:n], dtype=np.int64)
+    expected = sorted(zip(keys, values.tolist()), key=lambda kc: (-kc[1], kc[0]))[:k]
+    assert ArrowCounts(pa.array(keys, pa.string()), values).top(k) == [[key, c] for key, c in expected]
+
+
 def test_given_strings_lengths_should_be_in_code_points():
     p = profile_of(["", "a", "é", "😀😀", "abcd", None], pa.large_string())
     assert p["length"] == {"min": 0, "mean": 1.6, "p50": 1.0, "max": 4}
