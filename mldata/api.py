@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mldata import config, lock as lockfile
 from mldata.graph import Graph
@@ -72,9 +72,50 @@ class MakeOptions:
     locked: bool = False  # fail (StaleError) instead of building when anything is stale
 
 
+def prestart(root: Path, *, jobs: int | None = None, executor: str | None = None, locked: bool = False) -> Any:
+    """Start the default worker pool before the project is even loaded, when a build is certain:
+    the project has no mldata.lock yet (a first build) and nothing asks for another executor.
+
+    The workers' imports (pyarrow: ~0.3 s each) then overlap the parent's configuration loading
+    and planning instead of delaying the first task; a first build of the reference workload
+    starts its parts ~0.25 s sooner. Hand the pool to :func:`make` (``prestarted=``), which uses
+    it if it fits the plan and shuts it down otherwise; shut it down yourself if make is never
+    called. A no-op make never pays for it: with a lock, nothing is started here.
+    """
+    if locked or (root / lockfile.LOCK_FILE).exists():
+        return None
+    from mldata.settings import SETTINGS
+
+    kind = executor or os.environ.get(SETTINGS["executor"].env or "") or "process"
+    if kind != "process":
+        return None
+    workers = jobs
+    if workers is None:
+        raw = os.environ.get(SETTINGS["workers"].env or "", "")
+        workers = int(raw) if raw.isdigit() else (os.cpu_count() or 1)
+    if workers <= 1:
+        return None
+    from mldata.executors.process import ProcessExecutor
+
+    return ProcessExecutor(workers).start()
+
+
 def make(project: Project, targets: list[str] | tuple[str, ...] = (), options: MakeOptions = MakeOptions(),
-         reporter: "Reporter | None" = None) -> BuildResult:
-    """Bring the selected targets (and what they need) up to date."""
+         reporter: "Reporter | None" = None, *, prestarted: Any = None) -> BuildResult:
+    """Bring the selected targets (and what they need) up to date.
+
+    ``prestarted``: a pool from :func:`prestart`, used if the plan needs that executor with that
+    many workers, else shut down; either way make owns it from here.
+    """
+    try:
+        return _make(project, targets, options, reporter, prestarted)
+    finally:
+        if prestarted is not None:
+            prestarted.shutdown(cancel=True)  # does nothing if the build used (and shut) it
+
+
+def _make(project: Project, targets: list[str] | tuple[str, ...], options: MakeOptions,
+          reporter: "Reporter | None", prestarted: Any) -> BuildResult:
     if reporter is None:
         from mldata.events import NullReporter
 
@@ -88,10 +129,11 @@ def make(project: Project, targets: list[str] | tuple[str, ...] = (), options: M
         reporter.emit(WaitingForBuild(holder))
 
     with ProjectLock(project.root, wait=options.wait, on_wait=waiting):
-        return _make_locked(project, selected, options, reporter)
+        return _make_locked(project, selected, options, reporter, prestarted)
 
 
-def _make_locked(project: Project, selected: list[str], options: MakeOptions, reporter: "Reporter") -> BuildResult:
+def _make_locked(project: Project, selected: list[str], options: MakeOptions, reporter: "Reporter",
+                 prestarted: Any = None) -> BuildResult:
     def hashing(path: str, size: int) -> None:
         from mldata.events import HashingFile
 
@@ -124,7 +166,7 @@ def _make_locked(project: Project, selected: list[str], options: MakeOptions, re
 
     sweep_temporary(project.root, [project.spec.targets[n].output for n in selected])
 
-    executor = _executor(project, options, first, reporter)
+    executor = _executor(project, options, first, reporter, prestarted)
     try:
         result = run(project.spec, project.graph, selected, scanner, lock, first, states, executor, reporter,
                      RunOptions(force=options.force, keep_going=options.keep_going,
@@ -140,7 +182,7 @@ def _make_locked(project: Project, selected: list[str], options: MakeOptions, re
     return result
 
 
-def _executor(project: Project, options: MakeOptions, first: Plan, reporter: "Reporter"):
+def _executor(project: Project, options: MakeOptions, first: Plan, reporter: "Reporter", prestarted: Any = None):
     from mldata.executors import make_executor
 
     from mldata.settings import resolve_workers
@@ -152,7 +194,13 @@ def _executor(project: Project, options: MakeOptions, first: Plan, reporter: "Re
     # A process pool costs each worker a pyarrow import; one small task is faster inline. But a
     # cluster named by --address is where the user wants the work done, even a single task.
     kind = options.executor if work > 1 or options.address else "inline"
-    return make_executor(kind, min(jobs, max(work, 1)), address=options.address, on_event=reporter.emit)
+    workers = min(jobs, max(work, 1))
+    if prestarted is not None:
+        if kind == "process" and workers == prestarted.workers:
+            prestarted.set_event_sink(reporter.emit)
+            return prestarted
+        prestarted.shutdown(cancel=True)
+    return make_executor(kind, workers, address=options.address, on_event=reporter.emit)
 
 
 def clean(project: Project, *, outputs: bool = True, cache: bool = False) -> list[str]:

@@ -210,36 +210,48 @@ def make(ctx: click.Context, targets: tuple[str, ...], dry_run: bool, force: boo
 
     from mldata.settings import compression_override, resolve
 
-    project = _open(ctx, directory)
-    comp = compression_override(_compression(compression))
-    executor = resolve(project.spec, "executor", flag=executor).value
-    if dry_run:
-        result = api.plan(project, targets, force=force, compression=comp, exclude=exclude)
-        if as_json:
-            click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
-        else:
-            print_plan(result)
-        return
-    if address and executor != "dask":
-        raise UsageError(f"--address is for the dask executor, not {executor}", hint="add --executor dask")
-    options = api.MakeOptions(force=force, compression=comp, jobs=jobs, executor=executor, address=address,
-                              keep_going=not fail_fast, rebuild_lock=rebuild_lock, wait=not no_wait,
-                              allow_breaking=allow_breaking, exclude=exclude, locked=locked)
-    progress = resolve(project.spec, "progress").value
-    color = resolve(project.spec, "color").value
-    fancy = not (quiet or as_json or verbose) and (progress == "rich" or (progress == "auto" and sys.stdout.isatty()))
-    quiet = quiet or progress == "none"
-    if fancy:
-        from rich.console import Console
+    early = None  # the worker pool, started before loading the project when a first build is certain
+    if not dry_run:
+        try:
+            from mldata.config import find_root
 
-        reporter: Any = RichReporter(Console(no_color=color == "never", force_terminal=True if color == "always" else None))
-    else:
-        reporter = LineReporter(quiet=quiet or as_json, verbose=verbose)
+            early = api.prestart(find_root(_dir(ctx, directory)), jobs=jobs, executor=executor, locked=locked)
+        except Exception:  # no project here, ...: opening it reports that
+            early = None
     try:
-        result = api.make(project, targets, options, reporter)
-    finally:
+        project = _open(ctx, directory)
+        comp = compression_override(_compression(compression))
+        executor = resolve(project.spec, "executor", flag=executor).value
+        if dry_run:
+            result = api.plan(project, targets, force=force, compression=comp, exclude=exclude)
+            if as_json:
+                click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
+            else:
+                print_plan(result)
+            return
+        if address and executor != "dask":
+            raise UsageError(f"--address is for the dask executor, not {executor}", hint="add --executor dask")
+        options = api.MakeOptions(force=force, compression=comp, jobs=jobs, executor=executor, address=address,
+                                  keep_going=not fail_fast, rebuild_lock=rebuild_lock, wait=not no_wait,
+                                  allow_breaking=allow_breaking, exclude=exclude, locked=locked)
+        progress = resolve(project.spec, "progress").value
+        color = resolve(project.spec, "color").value
+        fancy = not (quiet or as_json or verbose) and (progress == "rich" or (progress == "auto" and sys.stdout.isatty()))
+        quiet = quiet or progress == "none"
         if fancy:
-            reporter.close()
+            from rich.console import Console
+
+            reporter: Any = RichReporter(Console(no_color=color == "never", force_terminal=True if color == "always" else None))
+        else:
+            reporter = LineReporter(quiet=quiet or as_json, verbose=verbose)
+        try:
+            result = api.make(project, targets, options, reporter, prestarted=early)
+        finally:
+            if fancy:
+                reporter.close()
+    finally:
+        if early is not None:
+            early.shutdown(cancel=True)  # unused, or already shut down by the build
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
     else:

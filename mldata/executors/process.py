@@ -21,6 +21,8 @@ def _warm_up(events: Any = None) -> None:
     # Ctrl+C reaches the whole process group; the parent decides what to stop, and stops
     # workers itself, so a worker never dies half-way through writing on its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # the parent's SIGTERM handler (stop cleanly) is not for workers: the parent terminates them
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent()
     if events is not None:
         from mldata.build import set_progress_sink
@@ -29,6 +31,10 @@ def _warm_up(events: Any = None) -> None:
     import pyarrow  # noqa: F401
     import pyarrow.parquet  # noqa: F401
     import pyarrow.csv  # noqa: F401
+
+
+def _ready(_: Any = None) -> None:
+    """A task that does nothing: submitting it makes the pool start (and warm up) its workers."""
 
 
 def _die_with_parent() -> None:
@@ -67,25 +73,65 @@ def _forward(events: Any, on_event: Callable[[Any], None]) -> None:
 
 
 class ProcessExecutor:
+    """``on_event`` receives the workers' progress events; it can also be set later
+    (:meth:`set_event_sink`), for a pool started before the build knows its reporter."""
+
     def __init__(self, workers: int, on_event: Callable[[Any], None] | None = None) -> None:
         self.workers = workers
         method = "fork" if sys.platform.startswith("linux") and "pyarrow" not in sys.modules else "spawn"
         context = multiprocessing.get_context(method)
-        self._events = context.SimpleQueue() if on_event is not None else None
-        self._drain: threading.Thread | None = None
-        if on_event is not None:
-            self._drain = threading.Thread(target=_forward, args=(self._events, on_event), daemon=True,
-                                           name="mldata-progress")
-            self._drain.start()
+        self._sink = on_event
+        self._events = context.SimpleQueue()
+        self._drain: threading.Thread | None = threading.Thread(
+            target=_forward, args=(self._events, self._emit), daemon=True, name="mldata-progress")
+        self._drain.start()
         self._pool = ProcessPoolExecutor(
             max_workers=workers, mp_context=context, initializer=_warm_up, initargs=(self._events,)
         )
+        self._closed = False
+        self._started = False
+
+    def start(self) -> "ProcessExecutor":
+        """Start the workers now (they import pyarrow), instead of at the first task. (With
+        "spawn" the pool starts a worker per waiting task: one no-op each.)"""
+        for _ in range(self.workers):
+            self.submit(_ready, None)
+        return self
+
+    def set_event_sink(self, on_event: Callable[[Any], None] | None) -> None:
+        self._sink = on_event
+
+    def _emit(self, event: Any) -> None:
+        sink = self._sink
+        if sink is not None:
+            sink(event)
 
     def submit(self, fn: Callable[[Any], Any], task: Any) -> "Future[Any]":
-        return self._pool.submit(fn, task)
+        if self._started:
+            return self._pool.submit(fn, task)
+        self._started = True
+        # The first submit forks the workers. Until _warm_up runs they would keep the parent's
+        # signal handlers (KeyboardInterrupt: a traceback if Ctrl+C or a stop comes that early),
+        # so they are forked ignoring SIGINT and with the default SIGTERM.
+        import signal
+
+        main = threading.current_thread() is threading.main_thread()
+        previous = {}
+        if main:
+            previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),
+                        signal.SIGTERM: signal.signal(signal.SIGTERM, signal.SIG_DFL)}
+        try:
+            return self._pool.submit(fn, task)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
     def shutdown(self, *, cancel: bool = False) -> None:
-        """Wait for the workers to finish; with ``cancel``, drop queued work and stop them now."""
+        """Wait for the workers to finish; with ``cancel``, drop queued work and stop them now.
+        A second call does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             self._shutdown_pool(cancel)
         finally:

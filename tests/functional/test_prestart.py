@@ -1,0 +1,78 @@
+"""A first build starts its worker pool before loading the project (api.prestart)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mldata import api
+from tests.conftest import BASIC_CONFIG, ProjectDir, csv_rows
+
+
+def _mldata(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mldata", "-C", str(root), *args], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, **(env or {})})
+
+
+def test_prestart_starts_a_pool_only_when_a_first_build_is_certain(basic: ProjectDir, monkeypatch) -> None:
+    monkeypatch.delenv("MLDATA_EXECUTOR", raising=False)
+    monkeypatch.delenv("MLDATA_WORKERS", raising=False)
+    assert api.prestart(basic.root, executor="inline") is None
+    assert api.prestart(basic.root, jobs=1) is None
+    assert api.prestart(basic.root, locked=True) is None
+    monkeypatch.setenv("MLDATA_EXECUTOR", "dask")
+    assert api.prestart(basic.root, jobs=2) is None
+    monkeypatch.delenv("MLDATA_EXECUTOR")
+    pool = api.prestart(basic.root, jobs=2)
+    try:
+        assert pool is not None and pool.workers == 2
+        deadline = time.time() + 10
+        while len(getattr(pool._pool, "_processes", {}) or {}) < 2 and time.time() < deadline:
+            time.sleep(0.01)
+        assert len(pool._pool._processes) == 2  # forked now, before any task
+    finally:
+        pool.shutdown(cancel=True)
+        pool.shutdown(cancel=True)  # a second shutdown does nothing
+    (basic.root / "mldata.lock").write_text("{}")
+    assert api.prestart(basic.root, jobs=2) is None  # not a first build: a no-op make must not pay for it
+
+
+def test_a_first_build_with_a_prestarted_pool_gives_the_lock_of_an_inline_build(basic: ProjectDir) -> None:
+    assert basic.run("make").code == 0  # inline
+    inline_lock = basic.lock_text()
+    (basic.root / "mldata.lock").unlink()
+    for sub in ("build", ".mldata"):
+        import shutil
+
+        shutil.rmtree(basic.root / sub)
+    r = _mldata(basic.root, "make", "-j", "2")
+    assert r.returncode == 0, r.stderr
+    assert basic.lock_text() == inline_lock
+    assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("setting", ["workers: 1", "executor: inline", "workers: 3"])
+def test_a_prestarted_pool_that_does_not_fit_the_settings_is_replaced(project: ProjectDir, setting: str) -> None:
+    project.config(BASIC_CONFIG.replace("version: 1\n", f"version: 1\ndefaults:\n  {setting}\n"))
+    for i in range(4):
+        project.write(f"data/part{i}.csv", csv_rows(15, start=i * 100))
+    r = _mldata(project.root, "make")
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    assert _mldata(project.root, "make").stdout.startswith("nothing to do")
+
+
+def test_a_config_error_on_a_first_build_stops_the_prestarted_workers_quietly(project: ProjectDir) -> None:
+    project.config(BASIC_CONFIG + "  broken: [\n")
+    project.write("data/part0.csv", csv_rows(5))
+    start = time.perf_counter()
+    r = _mldata(project.root, "make", "-j", "2")
+    assert r.returncode == 2
+    assert "mldata.yaml:" in r.stderr
+    assert "Traceback" not in r.stderr and "KeyboardInterrupt" not in r.stderr
+    assert time.perf_counter() - start < 20  # workers stopped, not waited for
