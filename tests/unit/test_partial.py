@@ -392,6 +392,19 @@ def test_the_certified_sum_of_squares_should_equal_fsum_of_squares(values, cente
     assert got == expected
 
 
+def test_merging_columns_in_threads_should_give_the_same_bytes(monkeypatch):
+    rng = random.Random(5)
+    table = awkward_table(rng, 900)
+    options = {"types": {"code": "categorical"}, "datetime_summaries": ["ts"]}
+    parts = profile_parts(cut(table, rng, 5), rng, **options)
+    monkeypatch.setattr(partial, "MERGE_THREADS_MIN_ROWS", 0)
+    results = set()
+    for threads in (1, 2, 4):
+        monkeypatch.setattr(partial, "MERGE_THREADS", threads)
+        results.add(dumps(merge_profiles(parts, table.schema)))
+    assert results == {dumps(whole_profile(table, **options))}
+
+
 def test_the_limb_sum_should_not_overflow_past_four_million_large_limbs():
     # 2**23 limbs just below 2**41 sum past 2**63: the group sums must be added as Python integers
     limbs = np.full(1 << 23, 2.0**41 - 1)
