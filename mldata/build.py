@@ -897,13 +897,25 @@ def _merged_profile(task: TargetTask, parts: list[tuple[PartRef, Path]], unified
         if loaded is None:  # cache cleaned, other profiled columns, or the part was cast to the unified schema
             table = _read_parquet(source)
             loaded = partial_profile(table.schema.remove_metadata(), table.to_batches(), columns=columns)
-            if usable and Path(part.sidecar).with_suffix(".parquet").is_file():  # no sidecar without its part
-                try:
-                    write_sidecar(Path(part.sidecar), _part_meta(part), loaded)
-                except OSError:
-                    pass
+            if usable:
+                _restore_cache_entry(part, source, loaded)
         partials.append(loaded)
     return merge_profiles(partials, schema, columns=columns)
+
+
+def _restore_cache_entry(part: PartRef, source: Path, profile: Any) -> None:
+    """Put a part whose cache entry is gone (a cleaned or pruned cache) back in the cache: its
+    output file, linked (it is intact: the scanner checked its hash), and a sidecar with the
+    profile just computed, so the next build loads it instead of reading the part again. No
+    sidecar is written without its part (one that cannot be linked is profiled again next time)."""
+    cache_part = Path(part.sidecar).with_suffix(".parquet")
+    try:
+        if not cache_part.exists() and Path(source) != cache_part:
+            os.link(source, cache_part)
+        if cache_part.is_file():
+            write_sidecar(Path(part.sidecar), _part_meta(part), profile)
+    except OSError:
+        pass
 
 
 def _drift_gate(v: "Validation | None", profile: dict[str, Any], verdict: "_Verdict") -> "_Verdict":

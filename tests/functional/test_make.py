@@ -326,6 +326,28 @@ def test_clean_removes_outputs_and_the_next_make_restores_them_from_cache(basic:
     assert not (basic.root / ".mldata/cache").exists()
 
 
+def test_after_a_cache_clean_a_partial_build_puts_the_kept_parts_back_in_the_cache(basic: ProjectDir) -> None:
+    assert basic.run("make").code == 0
+    basic.run("clean", "--cache")
+    basic.write("data/part1.csv", csv_rows(21, start=100))
+    assert basic.run("make").code == 0
+    cache = basic.root / ".mldata/cache/parts"
+    outputs = sorted((basic.root / "build/clean").glob("*.parquet"))
+    linked = [p for p in outputs if p.stat().st_nlink > 1]
+    assert len(linked) == 3  # the two kept parts were linked back, the rebuilt one was cached anyway
+    sidecars = {p.name: p.stat().st_mtime_ns for p in cache.glob("*.meta")}
+    assert len(sidecars) >= 3
+    basic.write("data/part2.csv", csv_rows(22, start=200))
+    assert basic.run("make").code == 0
+    after = {p.name: p.stat().st_mtime_ns for p in cache.glob("*.meta")}
+    assert sum(1 for name, t in sidecars.items() if after.get(name) == t) >= 2  # loaded, not rewritten
+    lock = basic.lock_text()
+    shutil.rmtree(basic.root / ".mldata")
+    shutil.rmtree(basic.root / "build")
+    (basic.root / "mldata.lock").unlink()
+    assert basic.run("make").code == 0 and basic.lock_text() == lock
+
+
 def test_given_the_process_executor_worker_phases_reach_the_reporter(basic: ProjectDir) -> None:
     from mldata import api
     from mldata.events import ListReporter, WorkerPhase
