@@ -878,6 +878,12 @@ def _merged_profile(task: TargetTask, parts: list[tuple[PartRef, Path]], unified
         schema = _schema_from_json(parts[0][0].schema) if parts else pa.schema([])
     columns = _profiled_columns(task.profile, schema, target=task.target)
     wanted = columns if columns is not None else list(schema.names)
+    from mldata import cache
+
+    key = _profile_key([part for part, _ in parts], unified, columns)
+    cached = cache.load_profile(Path(task.root), key)
+    if cached is not None:  # these parts' data was merged before (e.g. a branch switched back)
+        return cached
     partials = []
     for part, source in parts:
         usable = bool(part.sidecar) and unified is None
@@ -900,7 +906,21 @@ def _merged_profile(task: TargetTask, parts: list[tuple[PartRef, Path]], unified
             if usable:
                 _restore_cache_entry(part, source, loaded)
         partials.append(loaded)
-    return merge_profiles(partials, schema, columns=columns)
+    profile = merge_profiles(partials, schema, columns=columns)
+    cache.store_profile(Path(task.root), key, profile)
+    return profile
+
+
+def _profile_key(parts: list[PartRef], unified: Any, columns: list[str] | None) -> str:
+    """The merged profile's cache key: the parts' data (a multiset: the profile does not depend on
+    row order), the schema they were cast to, the profiled columns and the profile code's versions."""
+    from mldata.fingerprint import digest_json
+    from mldata.stats.partial import FORMAT_VERSION
+    from mldata.stats.profile import METRICS_VERSION
+
+    return digest_json(["merged-profile", METRICS_VERSION, FORMAT_VERSION, profile_max_rows(),
+                        sorted(part.data_hash for part in parts),
+                        None if unified is None else _schema_json(unified), columns])
 
 
 def _restore_cache_entry(part: PartRef, source: Path, profile: Any) -> None:

@@ -4,16 +4,23 @@ A cached part that is also hard-linked into `build/` costs no extra disk space; 
 that no output uses any more (older versions of changed files, other git branches) do. Those
 are pruned, least recently used first, once they exceed a bound (``MLDATA_CACHE_MAX_BYTES``,
 default 2 GiB). On filesystems without hard links every cached part counts.
+
+Beside the parts, `.mldata/cache/profiles/` keeps the merged lock profiles of the last
+PROFILES_KEPT sets of parts (a few KB each), keyed by the parts' data: when a target's files
+return to contents seen before (a git branch switched back), its profile is not merged again.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from mldata.scan import CACHE_DIR
 
 DEFAULT_MAX_BYTES = 2 << 30
+#: Merged profiles kept in the profile cache (the most recently used).
+PROFILES_KEPT = 64
 
 
 def max_bytes_from_env() -> int:
@@ -35,8 +42,43 @@ def part_path(root: Path, key: str) -> Path:
     return root / CACHE_DIR / "parts" / f"{key}.parquet"
 
 
+def profile_path(root: Path, key: str) -> Path:
+    return root / CACHE_DIR / "profiles" / f"{key}.json"
+
+
+def load_profile(root: Path, key: str) -> dict[str, Any] | None:
+    """The merged profile cached under ``key`` (None if absent or damaged), marked as used."""
+    import json
+
+    path = profile_path(root, key)
+    try:
+        profile = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(profile, dict) or "columns" not in profile:
+        return None
+    touch(path)
+    return profile
+
+
+def store_profile(root: Path, key: str, profile: dict[str, Any]) -> None:
+    """Cache a merged profile under ``key`` (atomically; a failure only costs a merge later)."""
+    import json
+
+    path = profile_path(root, key)
+    tmp = path.with_name(f".tmp-{os.urandom(6).hex()}-{path.name}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(profile, sort_keys=True))
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
 def prune(root: Path, max_bytes: int) -> list[Path]:
-    """Remove unused cached parts, oldest use first, until they fit in ``max_bytes``."""
+    """Remove unused cached parts, oldest use first, until they fit in ``max_bytes``, and all
+    but the PROFILES_KEPT most recently used merged profiles."""
+    _prune_profiles(root / CACHE_DIR / "profiles")
     folder = root / CACHE_DIR / "parts"
     if not folder.is_dir():
         return []
@@ -66,6 +108,19 @@ def prune(root: Path, max_bytes: int) -> list[Path]:
         total -= size
         removed.append(path)
     return removed
+
+
+def _prune_profiles(folder: Path) -> None:
+    if not folder.is_dir():
+        return
+    entries = []
+    for path in folder.glob("*.json"):
+        try:
+            entries.append((path.stat().st_atime_ns, path))
+        except OSError:
+            continue
+    for _, path in sorted(entries, reverse=True)[PROFILES_KEPT:]:
+        path.unlink(missing_ok=True)
 
 
 def touch(path: Path) -> None:

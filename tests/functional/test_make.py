@@ -172,6 +172,40 @@ def test_given_a_file_that_returns_to_old_content_its_part_comes_from_the_cache(
     assert started and started[0].parts_to_compute == 0
 
 
+def test_given_parts_seen_before_their_merged_profile_comes_from_the_cache(basic: ProjectDir, monkeypatch) -> None:
+    from mldata import cache
+    from mldata.stats import partial
+
+    assert basic.run("make").code == 0
+    first_lock = basic.lock_text()
+    original = (basic.root / "data/part1.csv").read_text()
+    basic.write("data/part1.csv", csv_rows(3, start=500))
+    assert basic.run("make").code == 0
+    basic.write("data/part1.csv", original)  # back to the first build's data: no merge needed
+
+    merge = partial.merge_profiles
+
+    def no_merge(parts, *args, **kwargs):
+        if len(parts) > 1:  # `clean`'s parts; `top` (a global step) profiles its one table anew
+            raise AssertionError("merged again")
+        return merge(parts, *args, **kwargs)
+
+    monkeypatch.setattr(partial, "merge_profiles", no_merge)
+    assert basic.run("make").code == 0
+    assert basic.lock_text() == first_lock
+    monkeypatch.undo()
+    for path in (basic.root / ".mldata/cache/profiles").glob("*.json"):
+        path.write_text("{damaged")  # a damaged entry is merged again, with the same result
+    basic.write("data/part1.csv", csv_rows(3, start=500))
+    assert basic.run("make").code == 0
+    basic.write("data/part1.csv", original)
+    assert basic.run("make").code == 0 and basic.lock_text() == first_lock
+    monkeypatch.setattr(cache, "PROFILES_KEPT", 1)
+    basic.write("data/part1.csv", csv_rows(4, start=600))
+    assert basic.run("make").code == 0
+    assert len(list((basic.root / ".mldata/cache/profiles").glob("*.json"))) == 1  # the newest only
+
+
 def test_given_a_malformed_csv_row_the_build_fails_naming_file_and_line_and_keeps_the_rest(project: ProjectDir) -> None:
     project.config("""
         version: 1
