@@ -454,6 +454,49 @@ class Harness:
         # leave the project fresh
         self.make(project)
 
+    def gnu_make(self, project: Path, n_files: int) -> None:
+        """The same pipeline as a Makefile, one `plain.py FILE OUT` process per file (the way make
+        drives a Python step), when GNU make is installed: a full build with `make -j CPUS`, a
+        no-op, and one changed file. For scale against mldata, not a target."""
+        make = shutil.which("make")
+        if make is None:
+            self.log("gnu make: not installed, section skipped")
+            return
+        a = self.args
+        folder = project.with_name(project.name + "-gnumake")
+        folder.mkdir(exist_ok=True)
+        (folder / "Makefile").write_text(
+            f"SRC := $(wildcard ../{project.name}/data/*.csv)\n"
+            f"OUT := $(patsubst ../{project.name}/data/%.csv,out/%.parquet,$(SRC))\n"
+            "all: $(OUT)\n"
+            f"out/%.parquet: ../{project.name}/data/%.csv\n"
+            "\t@mkdir -p out\n"
+            f"\t@{self.python} {HERE / 'plain.py'} $< $@\n")
+        jobs = str(os.cpu_count() or 1)
+
+        def run_make() -> Proc:
+            return run_proc([make, "-s", "-C", str(folder), "-j", jobs])
+
+        shutil.rmtree(folder / "out", ignore_errors=True)
+        self.log(f"gnu make: full build of {n_files} files, one process each (-j {jobs}), once")
+        self.s("make_full", f"GNU make -j {jobs}, one plain.py process per file: full build").add(run_make())
+        noop = self.s("make_noop", "GNU make, nothing changed (no-op)")
+        for _ in range(a.fast_repeats):
+            noop.add(run_make())
+        changed = project / "data" / workload.file_name(min(CHANGED_FILE_INDEX, n_files - 1))
+        original = changed.read_bytes()
+        one = self.s("make_one_file", f"GNU make, change 1 of {n_files} files")
+        try:
+            for r in range(a.fast_repeats):
+                changed.write_bytes(_variant(original, 2000 + r))
+                one.add(run_make())
+        finally:
+            changed.write_bytes(original)
+        run_make()
+        self.log(f"  full {self.series['make_full'].median:.2f} s, no-op {noop.median:.3f} s, "
+                 f"one file {one.median:.3f} s")
+        shutil.rmtree(folder / "out", ignore_errors=True)
+
     def _import_report(self, key: str, project: Path, runs: int = 3,
                        before: Callable[[int], None] | None = None) -> None:
         """Which modules `mldata make` imports, and the costliest (python -X importtime, medians of runs).
@@ -774,6 +817,16 @@ def build_rows(h: Harness) -> list[Row]:
     timed("one_file_plan", sec)
     timed("revert_make", sec, 0.35)
 
+    sec = "gnu make"
+    timed("make_full", sec)
+    timed("make_noop", sec)
+    timed("make_one_file", sec)
+    ratio("make_full_vs_mldata", sec, "GNU make full build / mldata default", "make_full", "mldata_default",
+          note="(information)")
+    ratio("make_noop_vs_mldata", sec, "GNU make no-op / mldata no-op", "make_noop", "noop_make", note="(information)")
+    ratio("make_one_vs_mldata", sec, "GNU make one file / mldata one file", "make_one_file", "one_file_make",
+          note="(information)")
+
     sec = "hashing"
     value("hash_file_digest", sec)
     value("hash_blake3_1t", sec, target="(SPEC: ~3.3 here)")
@@ -892,7 +945,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="where the workload lives (default benchmarks/workload/, reused between runs)")
     ap.add_argument("--tmp", action="store_true", help="generate the workload into a temporary folder instead")
     ap.add_argument("--mldata", help="the mldata command (default: beside this Python, else on PATH)")
-    ap.add_argument("--only", default="full,incremental,hashing,memory,big,profile",
+    ap.add_argument("--only", default="full,incremental,gnumake,hashing,memory,big,profile",
                     help="comma-separated sections to run (default: all)")
     ap.add_argument("--keep-env", action="store_true",
                     help="run commands with this environment as is (default: allow .pyc files, kept under "
@@ -928,6 +981,8 @@ def main(argv: list[str] | None = None) -> int:
             h.full_builds(project, plain_out)
         if "incremental" in sections:
             h.incremental(project, len(data_files))
+        if "gnumake" in sections:
+            h.gnu_make(project, len(data_files))
         if "hashing" in sections:
             h.hashing(project, data_files)
         if "memory" in sections:
