@@ -866,7 +866,7 @@ def _profiled_columns(setting: bool | tuple[str, ...], schema: Any, target: str 
 def _merged_profile(task: TargetTask, parts: list[tuple[PartRef, Path]], unified: Any) -> dict[str, Any]:
     """The target's compact profile from its parts' partial profiles (computed where missing)."""
 
-    from mldata import blob
+    from mldata import blob, cache
     from mldata.stats.partial import PartialProfile, merge_profiles, partial_profile
 
     if task.profile is False:
@@ -878,8 +878,6 @@ def _merged_profile(task: TargetTask, parts: list[tuple[PartRef, Path]], unified
         schema = _schema_from_json(parts[0][0].schema) if parts else pa.schema([])
     columns = _profiled_columns(task.profile, schema, target=task.target)
     wanted = columns if columns is not None else list(schema.names)
-    from mldata import cache
-
     key = _profile_key([part for part, _ in parts], unified, columns)
     cached = cache.load_profile(Path(task.root), key)
     if cached is not None:  # these parts' data was merged before (e.g. a branch switched back)
