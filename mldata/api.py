@@ -196,7 +196,8 @@ def _executor(project: Project, options: MakeOptions, first: Plan, reporter: "Re
     kind = options.executor if work > 1 or options.address else "inline"
     workers = min(jobs, max(work, 1))
     if prestarted is not None:
-        if kind == "process" and workers == prestarted.workers:
+        # a pool of the configured size fits even when there are fewer tasks than workers
+        if kind == "process" and workers > 1 and prestarted.workers in (workers, jobs):
             prestarted.set_event_sink(reporter.emit)
             return prestarted
         prestarted.shutdown(cancel=True)

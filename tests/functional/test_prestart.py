@@ -67,6 +67,22 @@ def test_a_prestarted_pool_that_does_not_fit_the_settings_is_replaced(project: P
     assert _mldata(project.root, "make").stdout.startswith("nothing to do")
 
 
+def test_a_prestarted_pool_of_the_configured_size_is_used_with_fewer_tasks_than_workers(project: ProjectDir,
+                                                                                        monkeypatch) -> None:
+    project.config(BASIC_CONFIG)
+    for i in range(2):
+        project.write(f"data/part{i}.csv", csv_rows(15, start=i * 100))
+    pool = api.prestart(project.root, jobs=4)
+    assert pool is not None
+    stopped = []
+    monkeypatch.setattr(pool, "shutdown", lambda cancel=False, _orig=pool.shutdown: (stopped.append(cancel),
+                                                                                     _orig(cancel=cancel)))
+    project_ = api.open_project(project.root)
+    result = api.make(project_, [], api.MakeOptions(jobs=4), prestarted=pool)
+    assert not result.failed
+    assert stopped and stopped[0] is False  # used by the build (and shut down when done), not cancelled unused
+
+
 def test_a_config_error_on_a_first_build_stops_the_prestarted_workers_quietly(project: ProjectDir) -> None:
     project.config(BASIC_CONFIG + "  broken: [\n")
     project.write("data/part0.csv", csv_rows(5))
