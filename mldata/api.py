@@ -84,15 +84,12 @@ def prestart(root: Path, *, jobs: int | None = None, executor: str | None = None
     """
     if locked or (root / lockfile.LOCK_FILE).exists():
         return None
-    from mldata.settings import SETTINGS
+    from mldata.settings import env_value, worker_count
 
-    kind = executor or os.environ.get(SETTINGS["executor"].env or "") or "process"
-    if kind != "process":
+    # only the flags and the environment: the project's and the user's settings are not read yet
+    if (executor or env_value("executor") or "process") != "process":
         return None
-    workers = jobs
-    if workers is None:
-        raw = os.environ.get(SETTINGS["workers"].env or "", "")
-        workers = int(raw) if raw.isdigit() else (os.cpu_count() or 1)
+    workers = jobs or worker_count(env_value("workers") or "auto")
     if workers <= 1:
         return None
     from mldata.executors.process import ProcessExecutor

@@ -10,8 +10,9 @@ part). Layout, all integers little-endian::
     multiple of ALIGN | buffer 0 | padding to a multiple of ALIGN | buffer 1 | ...
 
 The header's ``"buffers"`` key lists ``[offset, length]`` of every buffer, offsets counted from
-the end of the header's padding and multiples of ALIGN (so numpy views of them are aligned). A file is written to a
-temporary name and renamed into place, so a reader sees it whole or not at all.
+the end of the header's padding and multiples of ALIGN (so numpy views of them are aligned). A
+file is written to a temporary name and renamed into place, so a reader sees it whole or not at
+all.
 """
 
 from __future__ import annotations

@@ -43,16 +43,17 @@ def part_path(root: Path, key: str) -> Path:
 
 
 def profile_path(root: Path, key: str) -> Path:
-    return root / CACHE_DIR / "profiles" / f"{key}.json"
+    """Where the merged profile with this key is cached: a blob (mldata/blob.py) with no buffers."""
+    return root / CACHE_DIR / "profiles" / f"{key}.profile"
 
 
 def load_profile(root: Path, key: str) -> dict[str, Any] | None:
     """The merged profile cached under ``key`` (None if absent or damaged), marked as used."""
-    import json
+    from mldata import blob
 
     path = profile_path(root, key)
     try:
-        profile = json.loads(path.read_text())
+        profile = blob.read_header(path).get("merged_profile")
     except (OSError, ValueError):
         return None
     if not isinstance(profile, dict) or "columns" not in profile:
@@ -63,16 +64,14 @@ def load_profile(root: Path, key: str) -> dict[str, Any] | None:
 
 def store_profile(root: Path, key: str, profile: dict[str, Any]) -> None:
     """Cache a merged profile under ``key`` (atomically; a failure only costs a merge later)."""
-    import json
+    from mldata import blob
 
     path = profile_path(root, key)
-    tmp = path.with_name(f".tmp-{os.urandom(6).hex()}-{path.name}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(profile, sort_keys=True))
-        os.replace(tmp, path)
+        blob.write(path, {"merged_profile": profile})
     except OSError:
-        tmp.unlink(missing_ok=True)
+        pass
 
 
 def prune(root: Path, max_bytes: int) -> list[Path]:
@@ -114,7 +113,7 @@ def _prune_profiles(folder: Path) -> None:
     if not folder.is_dir():
         return
     entries = []
-    for path in folder.glob("*.json"):
+    for path in folder.glob("*.profile"):
         try:
             entries.append((path.stat().st_atime_ns, path))
         except OSError:

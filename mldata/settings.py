@@ -125,9 +125,9 @@ def resolve(spec: ProjectSpec, key: str, *, flag: Any = None, target: str | None
         return Resolved(key, flag, "flag")
     if key == "color" and env.get("NO_COLOR"):
         return Resolved(key, "never", "env", "NO_COLOR")
-    raw = env.get(setting.env)
-    if raw:
-        return Resolved(key, setting.parse(raw), "env", setting.env)
+    value = env_value(key, env)
+    if value is not None:
+        return Resolved(key, value, "env", setting.env)
     if setting.per_target and target is not None:
         value = getattr(spec.targets[target], setting.attr, None)
         if value is not None:
@@ -141,9 +141,20 @@ def resolve(spec: ProjectSpec, key: str, *, flag: Any = None, target: str | None
     return Resolved(key, setting.builtin, "builtin")
 
 
+def env_value(key: str, env: Mapping[str, str] | None = None) -> Any:
+    """A setting's value from its environment variable, parsed (None when unset or empty)."""
+    setting = SETTINGS[key]
+    raw = (os.environ if env is None else env).get(setting.env)
+    return setting.parse(raw) if raw else None
+
+
 def resolve_workers(spec: ProjectSpec, flag: int | None = None) -> int:
     """The number of worker processes to use."""
-    value = resolve(spec, "workers", flag=flag).value
+    return worker_count(resolve(spec, "workers", flag=flag).value)
+
+
+def worker_count(value: Any) -> int:
+    """A `workers` value as a number: "auto" is one per CPU."""
     return (os.cpu_count() or 1) if value == "auto" else int(value)
 
 

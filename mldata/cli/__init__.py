@@ -212,11 +212,12 @@ def make(ctx: click.Context, targets: tuple[str, ...], dry_run: bool, force: boo
 
     early = None  # the worker pool, started before loading the project when a first build is certain
     if not dry_run:
-        try:
-            from mldata.config import find_root
+        from mldata.config import find_root
+        from mldata.errors import MldataError
 
+        try:
             early = api.prestart(find_root(_dir(ctx, directory)), jobs=jobs, executor=executor, locked=locked)
-        except Exception:  # no project here, ...: opening it reports that
+        except (MldataError, OSError):  # no project here, a bad MLDATA_WORKERS, ...: the build reports it
             early = None
     try:
         project = _open(ctx, directory)

@@ -194,7 +194,7 @@ def test_given_parts_seen_before_their_merged_profile_comes_from_the_cache(basic
     assert basic.run("make").code == 0
     assert basic.lock_text() == first_lock
     monkeypatch.undo()
-    for path in (basic.root / ".mldata/cache/profiles").glob("*.json"):
+    for path in (basic.root / ".mldata/cache/profiles").glob("*.profile"):
         path.write_text("{damaged")  # a damaged entry is merged again, with the same result
     basic.write("data/part1.csv", csv_rows(3, start=500))
     assert basic.run("make").code == 0
@@ -203,7 +203,7 @@ def test_given_parts_seen_before_their_merged_profile_comes_from_the_cache(basic
     monkeypatch.setattr(cache, "PROFILES_KEPT", 1)
     basic.write("data/part1.csv", csv_rows(4, start=600))
     assert basic.run("make").code == 0
-    assert len(list((basic.root / ".mldata/cache/profiles").glob("*.json"))) == 1  # the newest only
+    assert len(list((basic.root / ".mldata/cache/profiles").glob("*.profile"))) == 1  # the newest only
 
 
 def test_given_a_malformed_csv_row_the_build_fails_naming_file_and_line_and_keeps_the_rest(project: ProjectDir) -> None:
