@@ -180,8 +180,8 @@ def _make_locked(project: Project, selected: list[str], options: MakeOptions, re
 
 
 def _executor(project: Project, options: MakeOptions, first: Plan, reporter: "Reporter", prestarted: Any = None):
+    from mldata.events import wants_worker_phases
     from mldata.executors import make_executor
-
     from mldata.settings import resolve_workers
 
     jobs = options.jobs or resolve_workers(project.spec)
@@ -192,13 +192,14 @@ def _executor(project: Project, options: MakeOptions, first: Plan, reporter: "Re
     # cluster named by --address is where the user wants the work done, even a single task.
     kind = options.executor if work > 1 or options.address else "inline"
     workers = min(jobs, max(work, 1))
+    on_event = reporter.emit if wants_worker_phases(reporter) else None
     if prestarted is not None:
         # a pool of the configured size fits even when there are fewer tasks than workers
         if kind == "process" and workers > 1 and prestarted.workers in (workers, jobs):
-            prestarted.set_event_sink(reporter.emit)
+            prestarted.set_event_sink(on_event)
             return prestarted
         prestarted.shutdown(cancel=True)
-    return make_executor(kind, workers, address=options.address, on_event=reporter.emit)
+    return make_executor(kind, workers, address=options.address, on_event=on_event)
 
 
 def clean(project: Project, *, outputs: bool = True, cache: bool = False) -> list[str]:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+import queue
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,10 @@ class _Run:
         self.selected_set = set(selected)
         self.outcomes: dict[str, TargetOutcome] = {}
         self.in_flight: dict[Future[Any], tuple[str, str]] = {}  # future -> (kind, target)
+        # Futures put themselves here when done: the loop takes them in O(1), where
+        # concurrent.futures.wait() would hook a waiter onto every in-flight future each time
+        # (200 parts in flight: ~0.1 s of the parent's CPU, taken from the workers).
+        self.completed: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
         self.parts: dict[str, dict[str, PartRef]] = {}
         self.missing_parts: dict[str, int] = {}
         self.states: dict[str, TargetState] = {}
@@ -110,7 +115,7 @@ class _Run:
         self.reporter.emit(TargetStarted(name, decision.summary(), len(tasks), len(refs),
                                          sum(self.input_bytes[(name, t.unit)] for t in tasks)))
         for task in tasks:
-            self.in_flight[self.executor.submit(run_part, task)] = ("part", name)
+            self._track(self.executor.submit(run_part, task), "part", name)
         if not tasks:
             self.finish(name)
 
@@ -205,7 +210,11 @@ class _Run:
                               python=target.python, params=target.params, inputs=tuple(inputs),
                               code_digests=state.code, validation=validation, output=_output_options(target),
                               profile=target.profile)
-        self.in_flight[self.executor.submit(run_target, task)] = ("target", name)
+        self._track(self.executor.submit(run_target, task), "target", name)
+
+    def _track(self, future: Future[Any], kind: str, name: str) -> None:
+        self.in_flight[future] = (kind, name)
+        future.add_done_callback(self.completed.put)  # at once if already done (inline executor)
 
     # --- results ----------------------------------------------------------------------------------
 
@@ -348,8 +357,12 @@ class _Run:
                 if decision.target not in self.decisions and decision.target not in self.outcomes:
                     self.start(decision.target, decision, states[decision.target])
         while self.in_flight:
-            done, _ = wait(list(self.in_flight), return_when=FIRST_COMPLETED)
+            done = [self.completed.get()]
+            while not self.completed.empty():
+                done.append(self.completed.get())
             for fut in done:
+                if fut not in self.in_flight:  # cancelled by on_failure, or left over from a stop
+                    continue
                 kind, name = self.in_flight.pop(fut)
                 if fut.cancelled() or name in self.outcomes:
                     continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -939,8 +939,22 @@ def main(argv: list[str] | None = None) -> int:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     if argv is None:
-        sys.exit(code)
+        _exit(code)
     return code
+
+
+def _exit(code: int) -> NoReturn:
+    """Exit the process, sparing the interpreter's final garbage collections.
+
+    At exit Python collects every tracked object, and pydantic's validators (built on a first
+    build, when the configuration is not cached) make that 65 ms. gc.freeze() takes the objects
+    out of the collector's reach; they are still released by reference counting, and atexit
+    handlers and stream flushes still run (unlike os._exit).
+    """
+    import gc
+
+    gc.freeze()
+    sys.exit(code)
 
 
 def _run(argv: list[str] | None) -> int:

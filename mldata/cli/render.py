@@ -64,6 +64,7 @@ class LineReporter:
     def __init__(self, *, quiet: bool = False, verbose: bool = False) -> None:
         self.quiet = quiet
         self.verbose = verbose and not quiet
+        self.worker_phases = self.verbose  # only -v prints what each worker does
 
     def emit(self, event: Any) -> None:
         from mldata.events import (HashingFile, PartFinished, TargetFailed, TargetFinished, TargetSkipped,

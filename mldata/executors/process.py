@@ -15,7 +15,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Callable
 
 
-def _warm_up(events: Any = None) -> None:
+def _warm_up(events: Any = None, wanted: Any = None) -> None:
     import signal
 
     # Ctrl+C reaches the whole process group; the parent decides what to stop, and stops
@@ -27,10 +27,23 @@ def _warm_up(events: Any = None) -> None:
     if events is not None:
         from mldata.build import set_progress_sink
 
-        set_progress_sink(events.put)
+        set_progress_sink(_Gated(events, wanted) if wanted is not None else events.put)
     import pyarrow  # noqa: F401
     import pyarrow.parquet  # noqa: F401
     import pyarrow.csv  # noqa: F401
+
+
+class _Gated:
+    """A worker's progress sink that sends only while the parent has a sink for the events
+    (``wanted``, a flag in shared memory: a pool started before the build knew its reporter
+    learns later that nobody shows them)."""
+
+    def __init__(self, events: Any, wanted: Any) -> None:
+        self.events, self.wanted = events, wanted
+
+    def __call__(self, event: Any) -> None:
+        if self.wanted.value:
+            self.events.put(event)
 
 
 def _ready(_: Any = None) -> None:
@@ -81,12 +94,13 @@ class ProcessExecutor:
         method = "fork" if sys.platform.startswith("linux") and "pyarrow" not in sys.modules else "spawn"
         context = multiprocessing.get_context(method)
         self._sink = on_event
+        self._wanted = context.RawValue("b", 1 if on_event is not None else 0)
         self._events = context.SimpleQueue()
         self._drain: threading.Thread | None = threading.Thread(
             target=_forward, args=(self._events, self._emit), daemon=True, name="mldata-progress")
         self._drain.start()
         self._pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, initializer=_warm_up, initargs=(self._events,)
+            max_workers=workers, mp_context=context, initializer=_warm_up, initargs=(self._events, self._wanted)
         )
         self._closed = False
         self._started = False
@@ -99,7 +113,9 @@ class ProcessExecutor:
         return self
 
     def set_event_sink(self, on_event: Callable[[Any], None] | None) -> None:
+        """Where the workers' events go from now on; None stops the workers sending them."""
         self._sink = on_event
+        self._wanted.value = 1 if on_event is not None else 0
 
     def _emit(self, event: Any) -> None:
         sink = self._sink

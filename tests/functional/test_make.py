@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from tests.conftest import BASIC_CONFIG, ProjectDir, csv_rows
 
@@ -394,6 +395,44 @@ def test_given_the_process_executor_worker_phases_reach_the_reporter(basic: Proj
     assert {e.unit for e in phases if e.phase == "reading" and e.target == "clean"} == {
         "data/part0.csv", "data/part1.csv", "data/part2.csv"}
 
+
+class _NoPhases:
+    """A reporter that shows no worker phases (as the plain line output without -v): it records
+    whatever reaches it, to check the workers sent none."""
+
+    worker_phases = False
+
+    def __init__(self) -> None:
+        self.events: list = []
+
+    def emit(self, event) -> None:
+        self.events.append(event)
+
+
+@pytest.mark.parametrize("prestarted", [False, True])
+def test_workers_send_no_phases_to_a_reporter_that_does_not_show_them(basic: ProjectDir, prestarted: bool) -> None:
+    from mldata import api
+    from mldata.events import TargetFinished, WorkerPhase
+
+    pool = api.prestart(basic.root, jobs=2) if prestarted else None  # started with no reporter known
+    assert (pool is not None) == prestarted
+    reporter = _NoPhases()
+    result = api.make(api.open_project(basic.root), [], api.MakeOptions(executor="process", jobs=2), reporter,
+                      prestarted=pool)
+    assert not result.failed
+    assert not [e for e in reporter.events if isinstance(e, WorkerPhase)]
+    assert [e for e in reporter.events if isinstance(e, TargetFinished)]  # the build's own events still come
+
+
+def test_the_line_reporter_wants_worker_phases_only_when_verbose() -> None:
+    from mldata.cli.render import LineReporter
+    from mldata.events import ListReporter, NullReporter, wants_worker_phases
+
+    assert wants_worker_phases(LineReporter(verbose=True))
+    assert not wants_worker_phases(LineReporter())
+    assert not wants_worker_phases(LineReporter(quiet=True, verbose=True))
+    assert not wants_worker_phases(NullReporter())
+    assert wants_worker_phases(ListReporter())
 
 def test_the_live_display_renders_progress_and_failures(basic: ProjectDir) -> None:
     from rich.console import Console
