@@ -195,7 +195,7 @@ def run_part(task: PartTask) -> PartResult:
     profiler = None
     if task.profile is not False:
         part_schema = out_schema.remove_metadata()
-        profiler = _BoundedProfiler(part_schema, _profiled_columns(task.profile, part_schema))
+        profiler = _BoundedProfiler(part_schema, _profiled_columns(task.profile, part_schema.names))
     written = io.write_parquet(out_schema, batches, cache_file, codec=task.codec, level=task.level,
                                on_hashing=lambda: _phase(task.target, task.unit, "hashing"),
                                observe=profiler.update if profiler is not None else None)
@@ -657,7 +657,7 @@ def _write_single(task: TargetTask, table: Any) -> TargetResult:
     if task.profile is False:
         profile: dict[str, Any] = {"skipped": PROFILE_OFF}
     else:
-        columns = _profiled_columns(task.profile, schema, target=task.target)
+        columns = _profiled_columns(task.profile, schema.names, target=task.target)
         profile = merge_profiles([partial_profile(schema, table.to_batches(), columns=columns)], schema,
                                  columns=columns)
     verdict = _drift_gate(task.validation, profile, verdict)
@@ -850,38 +850,40 @@ def _read_parts(parts: list[PartRef], path_of: Callable[[PartRef], Path]) -> tup
 PROFILE_OFF = "profile: false in mldata.yaml"
 
 
-def _profiled_columns(setting: bool | tuple[str, ...], schema: Any, target: str | None = None) -> list[str] | None:
-    """The columns a `profile:` setting profiles in ``schema`` (None: all of them). With ``target``,
-    a named column missing from the schema is an error; without (a part, which may lack columns
-    that other parts have), it is left out."""
+def _profiled_columns(setting: bool | tuple[str, ...], names: list[str], target: str | None = None) -> list[str] | None:
+    """The columns a `profile:` setting profiles of a schema's column ``names`` (None: all of them).
+    With ``target``, a named column missing from the schema is an error; without (a part, which
+    may lack columns that other parts have), it is left out."""
     if setting is True or setting is False:
         return None
-    missing = [c for c in setting if c not in schema.names]
+    missing = [c for c in setting if c not in names]
     if missing and target is not None:
         raise BuildError(f"{target}: `profile:` names columns that are not in the output: {missing}",
-                         hint=f"the columns are {schema.names}; fix the list in mldata.yaml (the data is cached)")
-    return [c for c in setting if c in schema.names]
+                         hint=f"the columns are {names}; fix the list in mldata.yaml (the data is cached)")
+    return [c for c in setting if c in names]
 
 
 def _merged_profile(task: TargetTask, parts: list[tuple[PartRef, Path]], unified: Any) -> dict[str, Any]:
     """The target's compact profile from its parts' partial profiles (computed where missing)."""
 
     from mldata import blob, cache
-    from mldata.stats.partial import PartialProfile, merge_profiles, partial_profile
 
     if task.profile is False:
         return {"skipped": PROFILE_OFF}
+    names = list(unified.names) if unified is not None else [c["name"] for c in (parts[0][0].schema if parts else [])]
+    columns = _profiled_columns(task.profile, names, target=task.target)
+    wanted = columns if columns is not None else names
+    key = _profile_key([part for part, _ in parts], unified, columns)
+    cached = cache.load_profile(Path(task.root), key)
+    if cached is not None:  # these parts' data was merged before (e.g. a branch switched back)
+        return cached  # (and the profiling code, numpy and pyarrow were not imported: 0.3 s)
+    from mldata.stats.partial import PartialProfile, merge_profiles, partial_profile
+
     schema = unified
     if schema is None:
         import pyarrow as pa
 
         schema = _schema_from_json(parts[0][0].schema) if parts else pa.schema([])
-    columns = _profiled_columns(task.profile, schema, target=task.target)
-    wanted = columns if columns is not None else list(schema.names)
-    key = _profile_key([part for part, _ in parts], unified, columns)
-    cached = cache.load_profile(Path(task.root), key)
-    if cached is not None:  # these parts' data was merged before (e.g. a branch switched back)
-        return cached
     partials = []
     for part, source in parts:
         usable = bool(part.sidecar) and unified is None
@@ -913,10 +915,9 @@ def _profile_key(parts: list[PartRef], unified: Any, columns: list[str] | None) 
     """The merged profile's cache key: the parts' data (a multiset: the profile does not depend on
     row order), the schema they were cast to, the profiled columns and the profile code's versions."""
     from mldata.fingerprint import digest_json
-    from mldata.stats.partial import FORMAT_VERSION
-    from mldata.stats.profile import METRICS_VERSION
+    from mldata.formats import METRICS_VERSION, PARTIAL_FORMAT_VERSION
 
-    return digest_json(["merged-profile", METRICS_VERSION, FORMAT_VERSION, profile_max_rows(),
+    return digest_json(["merged-profile", METRICS_VERSION, PARTIAL_FORMAT_VERSION, profile_max_rows(),
                         sorted(part.data_hash for part in parts),
                         None if unified is None else _schema_json(unified), columns])
 

@@ -52,6 +52,9 @@ def _dump(value: Any, level: int) -> str:
     if isinstance(value, dict):
         if not value:
             return "{}"
+        if all(type(k) is str and _scalar(v) for k, v in value.items()):
+            # one json call for the whole mapping (the lock's many small records): the same text
+            return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True).replace("\n", "\n" + "  " * level)
         items = [f"{pad}{json.dumps(str(k), ensure_ascii=False)}: {_dump(value[k], level + 1)}"
                  for k in sorted(value, key=str)]
         return "{\n" + ",\n".join(items) + "\n" + "  " * level + "}"
@@ -59,7 +62,7 @@ def _dump(value: Any, level: int) -> str:
         if not value:
             return "[]"
         if all(_scalar(v) for v in value):
-            return "[" + ", ".join(json.dumps(v, ensure_ascii=False) for v in value) + "]"
+            return json.dumps(value, ensure_ascii=False)  # its separators are ", " and ": "
         return "[\n" + ",\n".join(pad + _dump(v, level + 1) for v in value) + "\n" + "  " * level + "]"
     return json.dumps(value, ensure_ascii=False)
 

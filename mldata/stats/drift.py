@@ -27,8 +27,21 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pyarrow as pa
+
+from mldata.formats import SUMMARY_RESOLUTION
+from mldata.stats.timestamps import parse_iso_ns
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from mldata.stats.profile import NumericData
+
+# This module imports neither pyarrow nor the profiler (mldata.stats.profile) at load time: make's
+# drift gate compares two stored profiles, often in the build process itself (a rebuild from
+# cached parts), and those imports cost it ~0.1 s. Only drift of raw data needs them.
 
 
 def _chi2_sf(x: float, dof: int) -> float:
@@ -79,16 +92,6 @@ def _scipy_stats() -> Any:
     return scipy.stats
 
 
-from mldata.stats.profile import (
-    SUMMARY_RESOLUTION,
-    CategoricalData,
-    NumericData,
-    collect_columns,
-    column_kind,
-    numeric_data,
-    parse_iso_ns,
-)
-from mldata.stats.sketch import sorted_unique
 
 #: Label of the trailing categorical bin that holds every key outside the baseline's top K.
 OTHER_KEY = "__other__"
@@ -366,6 +369,8 @@ def numeric_edges(sorted_baseline: np.ndarray, bins: int) -> np.ndarray:
     n = int(sorted_baseline.size)
     if n == 0:
         raise ValueError("no baseline values to bin")
+    from mldata.stats.sketch import sorted_unique
+
     candidates = [sorted_baseline[(n * i + bins - 1) // bins - 1] for i in range(1, bins)]
     return sorted_unique(np.asarray(candidates, dtype=sorted_baseline.dtype))
 
@@ -546,6 +551,8 @@ def drift_numeric_raw(baseline: Any, current: Any, config: DriftConfig = DriftCo
     ±inf are counted apart (both are checked by the missing/inf checks, not the distribution).
     KS is exact: ``_scipy_stats().ks_2samp(method="asymp")``.
     """
+    from mldata.stats.profile import numeric_data
+
     b = numeric_data(baseline)
     c = numeric_data(current)
     checks = _numeric_count_checks(b.n, b.n_missing, b.n_pos_inf, b.n_neg_inf, c, config)
@@ -566,6 +573,8 @@ def drift_numeric_vs_summary(baseline_summary: Mapping[str, Any], current: Any,
     ``drift_summary``. PSI, KL and JS equal the raw-vs-raw values exactly; KS is reported as the
     bracket ``ks_bounds = (D_lower, D_upper)`` that contains the exact statistic.
     """
+    from mldata.stats.profile import numeric_data
+
     return _numeric_vs_summary(baseline_summary, numeric_data(current), config)
 
 
@@ -777,6 +786,8 @@ def drift_batches(baseline: Mapping[str, Any], schema: pa.Schema, batches: Itera
     and :func:`drift_categorical` do. A column the baseline profiled as categorical is read as
     categorical here too, whatever its Arrow type.
     """
+    from mldata.stats.profile import CategoricalData, NumericData, collect_columns, column_kind
+
     base_columns = baseline["columns"]
     kinds = {field.name: column_kind(field.type) for field in schema}
     types = {}

@@ -65,6 +65,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mldata import blob
+from mldata.formats import PARTIAL_FORMAT_VERSION
 from mldata.stats.profile import (
     MAX_DISTINCT,
     METRICS_VERSION,
@@ -93,8 +94,8 @@ from mldata.stats.sketch import union as sketch_union
 from mldata.steps.types import arrow_array, arrow_from_numpy
 
 #: Version of the on-disk format of a partial profile. :meth:`PartialProfile.load` rejects others
-#: (a cache should treat that as a miss and recompute the part).
-FORMAT_VERSION = 3
+#: (a cache should treat that as a miss and recompute the part). Defined in mldata/formats.py.
+FORMAT_VERSION = PARTIAL_FORMAT_VERSION
 #: Suggested file name suffix of a saved partial profile.
 FILE_SUFFIX = ".profile"
 # Exact sums are integers in units of 2**-1074, the spacing of the smallest subnormal double.

@@ -37,10 +37,9 @@ import pyarrow.compute as pc
 
 from mldata.stats.sketch import DistinctSketch
 
-#: Version of the metric definitions; stored with every profile so a change is detectable.
-METRICS_VERSION = 1
-#: R: number of quantile steps behind a ``drift_summary`` (§3.2). Drift ``bins`` must divide it.
-SUMMARY_RESOLUTION = 100
+from mldata.formats import METRICS_VERSION  # noqa: E402 (defined apart: see mldata/formats.py)
+
+from mldata.formats import SUMMARY_RESOLUTION  # noqa: E402 (R, §3.2; defined apart: see mldata/formats.py)
 #: K: number of categories kept in ``top_k`` (§3.1).
 TOP_K = 100
 #: Distinct categories counted exactly per column; above it the count is an estimate.
@@ -447,21 +446,7 @@ def _datetime_profile(data: NumericData) -> dict[str, Any]:
     }
 
 
-def format_ns(ns: int) -> str:
-    """ISO-8601 UTC text of epoch nanoseconds: ``YYYY-MM-DDTHH:MM:SS[.fraction]Z``.
-
-    The fraction keeps only significant digits (``.5``, ``.000001``), and is absent for whole
-    seconds.
-    """
-    text = np.datetime_as_string(np.datetime64(ns, "ns"), unit="ns")
-    whole, _, fraction = text.partition(".")
-    fraction = fraction.rstrip("0")
-    return f"{whole}.{fraction}Z" if fraction else f"{whole}Z"
-
-
-def parse_iso_ns(text: str) -> int:
-    """Epoch nanoseconds of an ISO-8601 UTC text written by :func:`format_ns`."""
-    return int(np.datetime64(text.rstrip("Z"), "ns").astype(np.int64))
+from mldata.stats.timestamps import format_ns, parse_iso_ns  # noqa: E402,F401 (re-exported)
 
 
 # ---------------------------------------------------------------------------------------------
