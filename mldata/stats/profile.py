@@ -556,14 +556,19 @@ class _NumericAccumulator(_Accumulator):
             array = array.cast(pa.float64())
         n = len(array)
         nulls = array.null_count
-        present = array.drop_null() if nulls else array
         self.n += n
         self.n_missing += nulls
-        if pa.types.is_integer(present.type):  # all finite: no NaN/inf to look for
-            if len(present):
-                self.chunks.append(numpy_values(present, np.float64))
+        t = array.type
+        present = present_values(array) if pa.types.is_integer(t) or pa.types.is_floating(t) else None
+        if present is None:  # not a number numpy reads directly (e.g. half floats)
+            present = numpy_values(array.drop_null() if nulls else array, np.float64)
+        elif present.dtype != np.float64:
+            present = present.astype(np.float64)  # rounds to nearest, as Arrow's cast does
+        if pa.types.is_integer(t):  # all finite: no NaN/inf to look for
+            if present.size:
+                self.chunks.append(present)
             return
-        self._add_finite(numpy_values(present, np.float64))
+        self._add_finite(present)
 
     def add_numpy(self, x: np.ndarray) -> None:
         self.n += int(x.size)
@@ -603,8 +608,7 @@ class _DatetimeAccumulator(_Accumulator):
     def add(self, array: pa.Array) -> None:
         self.n += len(array)
         self.n_missing += array.null_count
-        present = array.drop_null() if array.null_count else array
-        self.chunks.append(_epoch_ns(present))
+        self.chunks.append(_epoch_ns(array))
 
     def finish(self) -> NumericData:
         values = np.concatenate(self.chunks) if self.chunks else np.empty(0, dtype=np.int64)
@@ -878,6 +882,41 @@ def _merge_value_counts(into: dict, value_counts: pa.StructArray, raw: bool = Fa
     return keys
 
 
+#: numpy's type of the values of a fixed-width Arrow array, by Arrow type id: integers, floats,
+#: and dates and timestamps (their integer counts of days, milliseconds or the unit)
+_RAW_DTYPES: dict[int, np.dtype] = {
+    pa_type.id: np.dtype(dtype) for pa_type, dtype in [
+        (pa.int8(), np.int8), (pa.int16(), np.int16), (pa.int32(), np.int32), (pa.int64(), np.int64),
+        (pa.uint8(), np.uint8), (pa.uint16(), np.uint16), (pa.uint32(), np.uint32), (pa.uint64(), np.uint64),
+        (pa.float32(), np.float32), (pa.float64(), np.float64), (pa.date32(), np.int32), (pa.date64(), np.int64),
+        (pa.timestamp("s"), np.int64),
+    ]
+}
+
+
+def present_values(array: pa.Array) -> np.ndarray | None:
+    """The non-null values of a fixed-width numeric, date or timestamp Arrow array as numpy
+    values of the array's own width (a view of its buffer when it has no nulls); None for
+    other types.
+
+    Read from the buffers with numpy: Arrow's drop_null and cast cost ~50 us each per call, as
+    much as the whole profile of a 6,300-row column otherwise (a part profiles every column).
+    """
+    dtype = _RAW_DTYPES.get(array.type.id)
+    if dtype is None:
+        return None
+    n = len(array)
+    validity, data = array.buffers()[:2]
+    if n == 0 or data is None:
+        return np.empty(0, dtype=dtype)
+    values = np.frombuffer(data, dtype=dtype, count=n, offset=array.offset * dtype.itemsize)
+    if array.null_count == 0:
+        return values
+    bits = np.frombuffer(validity, dtype=np.uint8, count=(array.offset + n + 7) // 8)
+    valid = np.unpackbits(bits, bitorder="little", count=array.offset + n)[array.offset:].view(np.bool_)
+    return values[valid]
+
+
 def numpy_values(array: pa.Array | pa.ChunkedArray, dtype: Any) -> np.ndarray:
     """A fixed-width Arrow array as a numpy array of ``dtype`` (nulls as NaN for floats).
 
@@ -904,15 +943,18 @@ def numpy_values(array: pa.Array | pa.ChunkedArray, dtype: Any) -> np.ndarray:
 
 
 def _epoch_ns(array: pa.Array) -> np.ndarray:
-    """int64 epoch nanoseconds of a null-free timestamp/date array."""
+    """int64 epoch nanoseconds of the non-null values of a timestamp/date array."""
     t = array.type
     if pa.types.is_date32(t):
-        raw, factor = array.cast(pa.int32()).cast(pa.int64()), 86_400 * 10**9
+        factor = 86_400 * 10**9
     elif pa.types.is_date64(t):
-        raw, factor = array.cast(pa.int64()), 10**6
+        factor = 10**6
     else:
-        raw, factor = array.cast(pa.int64()), _NS_PER_UNIT[t.unit]
-    values = numpy_values(raw, np.int64)
+        factor = _NS_PER_UNIT[t.unit]
+    values = present_values(array)
+    if values is None:  # pragma: no cover - dates and timestamps are 32/64-bit
+        values = numpy_values((array.drop_null() if array.null_count else array).cast(pa.int64()), np.int64)
+    values = values.astype(np.int64, copy=False)
     if factor != 1:
         limit = np.iinfo(np.int64).max // factor
         if values.size and (values.max() > limit or values.min() < -limit):

@@ -12,6 +12,7 @@ import json
 import math
 import random
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -520,3 +521,46 @@ def test_string_columns_should_count_as_the_dictionary_accumulator_does(values, 
         dict_acc.add(array.slice(start, chunk))
     for k in (1, 3, 100):
         assert _categorical_profile(arrow_acc.finish(), k) == _categorical_profile(dict_acc.finish(), k)
+
+
+_FIXED_WIDTH = [pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(), pa.uint32(), pa.uint64(),
+                pa.float32(), pa.float64()]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(_FIXED_WIDTH), st.lists(st.one_of(st.none(), st.integers(-2**70, 2**70),
+                                                           st.floats(allow_nan=True, allow_infinity=True)), max_size=40),
+       st.integers(0, 5), st.integers(0, 5))
+def test_present_values_are_the_non_null_values_arrow_would_give(typ: pa.DataType, raw: list, start: int,
+                                                                   cut: int) -> None:
+    """present_values reads buffers with numpy (validity bits, slice offsets); the values must be
+    Arrow's own: drop_null, then a cast to float64 (rounding to nearest) in the numeric profile."""
+    from mldata.stats.profile import present_values
+
+    def fits(v: Any) -> bool:
+        if v is None:
+            return True
+        if pa.types.is_integer(typ):
+            info = np.iinfo(typ.to_pandas_dtype())
+            return isinstance(v, int) and info.min <= v <= info.max
+        return isinstance(v, float) and (typ == pa.float64() or not math.isfinite(v) or abs(v) < 3e38)
+
+    values = [v for v in raw if fits(v)]
+    array = pa.array(values, type=typ).slice(min(start, len(values)))
+    array = array.slice(0, max(len(array) - cut, 0))
+    got = present_values(array)
+    want = array.drop_null().to_numpy(zero_copy_only=False)
+    assert got.dtype == want.dtype and np.array_equal(got, want, equal_nan=True)
+    as_float = array.drop_null().cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+    assert np.array_equal(got.astype(np.float64), as_float, equal_nan=True)
+
+
+def test_present_values_of_dates_and_timestamps_and_other_types() -> None:
+    from mldata.stats.profile import present_values
+
+    ts = pa.array([1, None, -5, 2**40], type=pa.timestamp("ms", tz="UTC")).slice(1)
+    assert present_values(ts).tolist() == [-5, 2**40]
+    assert present_values(pa.array([3, None, 4], type=pa.date32())).tolist() == [3, 4]
+    assert present_values(pa.array(["a"])) is None and present_values(pa.array([1.5], type=pa.float16())) is None
+    assert present_values(pa.array([], type=pa.int64())).size == 0
+    assert present_values(pa.array([None, None], type=pa.int64())).size == 0
