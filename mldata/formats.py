@@ -1,7 +1,7 @@
 """Version numbers of the profile formats mldata stores, importable without numpy or pyarrow.
 
 The finishing task looks a merged profile up in the cache by a key that includes them, before it
-knows whether it needs the profiling code (mldata.stats, which imports numpy, scipy and pyarrow:
+knows whether it needs the profiling code (mldata.stats, which imports numpy and pyarrow:
 a third of a second). Bump them here; mldata.stats re-exports them.
 """
 

@@ -11,8 +11,8 @@ to date). A failing target keeps its previous outputs and lock entry; independen
 from __future__ import annotations
 
 import os
-import time
 import queue
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
