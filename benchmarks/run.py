@@ -454,6 +454,91 @@ class Harness:
         # leave the project fresh
         self.make(project)
 
+    def against(self, project: Path, n_files: int, rev: str) -> None:
+        """This checkout's mldata against the code of git revision ``rev``, run alternately in the
+        same minutes: the clean default and -j 1 builds, the no-op, one changed file and its revert.
+
+        Single figures move by +-0.15 in ratio between runs on a shared machine; two versions run
+        turn about in one run see the same load, which is what judging a change needs. Each
+        version builds its own sibling project over the same data files (so lock and cache
+        formats never mix), and both run as ``python -c`` with their code first on sys.path.
+        """
+        a = self.args
+        base_code = self._checkout(rev)
+        versions = [("base", base_code), ("this", HERE.parent)]
+        projects = {tag: self._sibling_project(project, f"-{tag}") for tag, _ in versions}
+
+        def make(tag: str, code: Path, *extra: str) -> Proc:
+            return run_proc([self.python, "-c", _RUN_FROM.format(code=str(code)), "make", "-C", str(projects[tag]),
+                             *extra])
+
+        def both(label: str, key: str, fn: Callable[[str, Path], Proc], r: int) -> None:
+            for tag, code in (versions if r % 2 == 0 else versions[::-1]):
+                self.s(f"against_{key}_{tag}", f"{label} ({tag if tag == 'this' else rev})").add(fn(tag, code))
+
+        self.log(f"against {rev}: clean builds, {a.repeats} alternating repeats")
+        for r in range(a.repeats):
+            for extra, key, label in (((), "full", "full build, default workers"), (("-j", "1"), "j1", "full build, -j 1")):
+                def full(tag: str, code: Path, extra: tuple[str, ...] = extra) -> Proc:
+                    self.clean_state(projects[tag])
+                    return make(tag, code, *extra)
+                both(label, key, full, r)
+        for tag, code in versions:
+            self.clean_state(projects[tag])
+            make(tag, code)
+        time.sleep(RACY_WAIT)
+        for tag, code in versions:
+            make(tag, code)  # the stat cache records the outputs now that their mtimes are old enough
+        changed = project / "data" / workload.file_name(min(CHANGED_FILE_INDEX, n_files - 1))
+        original = changed.read_bytes()
+        self.log(f"against {rev}: no-op, one changed file and its revert, {a.fast_repeats} alternating repeats")
+        def noop(tag: str, code: Path) -> Proc:
+            p = make(tag, code)
+            _expect_nothing(p, f"no-op make ({tag})")
+            return p
+
+        def rebuild(tag: str, code: Path) -> Proc:
+            p = make(tag, code)
+            _expect_parts(p, 1, f"one-file rebuild ({tag})")
+            return p
+
+        try:
+            for r in range(a.fast_repeats):
+                both("no-op make", "noop", noop, r)
+                changed.write_bytes(_variant(original, 2000 + r))
+                both("change 1 file", "change", rebuild, r)
+                changed.write_bytes(original)
+                both("revert it", "revert", rebuild, r)
+        finally:
+            changed.write_bytes(original)
+        for tag, _ in versions:
+            self.clean_state(projects[tag])
+        shutil.rmtree(base_code.parent, ignore_errors=True)
+
+    def _checkout(self, rev: str) -> Path:
+        """The ``mldata`` package of git revision ``rev``, extracted into a temporary folder; the
+        folder to put first on sys.path."""
+        repo = HERE.parent
+        folder = Path(tempfile.mkdtemp(prefix="mldata-against-")) / "code"
+        folder.mkdir()
+        archive = subprocess.run(["git", "-C", str(repo), "archive", rev, "mldata"], capture_output=True)
+        if archive.returncode != 0:
+            raise SystemExit(f"--against {rev}: git archive failed: {archive.stderr.decode().strip()}")
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+        return folder
+
+    @staticmethod
+    def _sibling_project(project: Path, suffix: str) -> Path:
+        """A sibling project with the same mldata.yaml, reading the same data files."""
+        other = project.with_name(project.name + suffix)
+        other.mkdir(exist_ok=True)
+        text = (project / "mldata.yaml").read_text()
+        text = text.replace("path: data/", f"path: ../{project.name}/data/", 1)
+        if f"../{project.name}/data/" not in text:
+            raise RuntimeError("cannot derive a sibling of the workload's mldata.yaml")
+        (other / "mldata.yaml").write_text(text)
+        return other
+
     def gnu_make(self, project: Path, n_files: int) -> None:
         """The same pipeline as a Makefile, one `plain.py FILE OUT` process per file (the way make
         drives a Python step), when GNU make is installed: a full build with `make -j CPUS`, a
@@ -759,6 +844,11 @@ def _expect_parts(p: Proc, n: int, what: str) -> None:
 # ------------------------------------------------------------------------------------------------
 
 
+#: ``python -c`` program running the mldata CLI from the code in a folder (``--against``).
+_RUN_FROM = "import sys; sys.path.insert(0, {code!r}); from mldata.cli import main; main()"
+
+
+
 def build_rows(h: Harness) -> list[Row]:
     S = h.series
     rows: list[Row] = []
@@ -816,6 +906,14 @@ def build_rows(h: Harness) -> list[Row]:
     timed("one_file_make", sec, 0.35)
     timed("one_file_plan", sec)
     timed("revert_make", sec, 0.35)
+
+    sec = "against"
+    for key in ("full", "j1", "noop", "change", "revert"):
+        if f"against_{key}_this" in S:
+            timed(f"against_{key}_base", sec)
+            timed(f"against_{key}_this", sec)
+            ratio(f"against_{key}", sec, f"{key}: this / {h.args.against}", f"against_{key}_this",
+                  f"against_{key}_base", note="(< 1: faster)")
 
     sec = "gnu make"
     timed("make_full", sec)
@@ -950,6 +1048,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep-env", action="store_true",
                     help="run commands with this environment as is (default: allow .pyc files, kept under "
                          "WORKDIR/pycache, even if PYTHONDONTWRITEBYTECODE is set)")
+    ap.add_argument("--against", metavar="REV",
+                    help="also time this checkout against git revision REV, alternately (section 'against')")
     ap.add_argument("--json", type=Path, help="also write every figure, sample and ratio to this JSON file")
     ap.add_argument("--quiet-progress", action="store_true", help="no progress lines on stderr")
     args = ap.parse_args(argv)
@@ -981,6 +1081,8 @@ def main(argv: list[str] | None = None) -> int:
             h.full_builds(project, plain_out)
         if "incremental" in sections:
             h.incremental(project, len(data_files))
+        if args.against:
+            h.against(project, len(data_files), args.against)
         if "gnumake" in sections:
             h.gnu_make(project, len(data_files))
         if "hashing" in sections:

@@ -356,10 +356,18 @@ def _moments(s: np.ndarray) -> dict[str, Any]:
             out["std"] = math.sqrt(variance)
         if m2 > 0 and n >= 3:  # False for m2 = nan as well
             m3 = float(np.sum(d2 * d))
+            m4 = float(np.sum(d2 * d2)) if n >= 4 else math.nan
+            if not 0.0 < (m2 / n) ** 2 < math.inf:
+                # (m2/n)**1.5 or **2 leaves float64 (deviations below ~1e-77 or above ~1e77): g1 and g2
+                # do not depend on the scale, so take the moments of the deviations scaled by a power
+                # of two (exactly) to around 1
+                scale = 2.0 ** -math.frexp(max(abs(lo - mean), abs(hi - mean)))[1]
+                ds = d * scale
+                ds2 = ds * ds
+                m2, m3, m4 = float(np.sum(ds2)), float(np.sum(ds2 * ds)), float(np.sum(ds2 * ds2))
             g1 = (m3 / n) / (m2 / n) ** 1.5
             out["skewness"] = math.sqrt(n * (n - 1)) / (n - 2) * g1
             if n >= 4:
-                m4 = float(np.sum(d2 * d2))
                 g2 = (m4 / n) / (m2 / n) ** 2 - 3.0
                 out["kurtosis"] = ((n + 1) * g2 + 6.0) * (n - 1) / ((n - 2) * (n - 3))
     return {key: _finite_or_none(value) for key, value in out.items()}
