@@ -506,6 +506,34 @@ def test_a_rebuild_imports_neither_pandas_nor_scipy(basic: ProjectDir) -> None:
     assert out.returncode == 0, out.stdout + out.stderr
 
 
+def test_a_rebuild_from_cached_parts_imports_no_pyarrow(project: ProjectDir) -> None:
+    """Reverting a file: its part and the merged profile come from the cache, the drift gate
+    compares two stored profiles; none of it needs pyarrow (0.3 s of imports) in the build."""
+    import subprocess
+    import sys
+
+    project.config(BASIC_CONFIG.split("  top:")[0])  # the partitioned target alone: finished inline
+    for i in range(3):
+        project.write(f"data/part{i}.csv", csv_rows(20, start=i * 100))
+    original = (project.root / "data/part1.csv").read_text()
+    assert project.run("make").code == 0
+    first = json.loads(project.lock_text())["targets"]["clean"]
+    project.write("data/part1.csv", csv_rows(25, start=100))
+    assert project.run("make").code == 0
+    project.write("data/part1.csv", original)
+    code = (
+        "import sys; from mldata.cli import main; code = main(['-C', sys.argv[1], 'make']);"
+        "heavy = [m for m in ('pyarrow', 'mldata.stats.profile', 'mldata.stats.partial') if m in sys.modules];"
+        "gated = 'mldata.stats.drift' in sys.modules;"  # the drift gate did run
+        "print(heavy, gated); sys.exit(code or (1 if heavy or not gated else 0))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(project.root)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "1 partial" in out.stdout and "[] True" in out.stdout
+    reverted = json.loads(project.lock_text())["targets"]["clean"]
+    assert reverted["profile"] == first["profile"] and reverted["data_hash"] == first["data_hash"]
+
+
 def test_given_a_part_above_the_profile_row_limit_the_profile_is_left_out_with_the_reason(basic: ProjectDir,
                                                                                            monkeypatch) -> None:
     monkeypatch.setenv("MLDATA_PROFILE_MAX_ROWS", "10")
