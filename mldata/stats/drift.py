@@ -431,8 +431,11 @@ def psi_kl_js(baseline: Sequence[float], current: Sequence[float], epsilon: floa
     """PSI, KL(current‖baseline) in nats and the JS distance (base 2) of two aligned bin counts.
 
     Both sides must have a positive total. Bins empty on both sides contribute nothing to any of
-    the three (callers drop them anyway, so that B counts only real bins).
+    the three: they are dropped here (as callers do, so that B counts only real bins), since
+    their floor would otherwise enter the renormalisation of the other bins.
     """
+    kept = [(b, c) for b, c in zip(baseline, current) if b or c]
+    baseline, current = [b for b, _ in kept], [c for _, c in kept]
     p = _smoothed(baseline, epsilon)
     q = _smoothed(current, epsilon)
     psi = math.fsum((qi - pi) * math.log(qi / pi) for pi, qi in zip(p, q))

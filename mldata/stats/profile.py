@@ -35,6 +35,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mldata.stats.exactsum import fsum, sum_of_squares
 from mldata.stats.sketch import DistinctSketch
 
 from mldata.formats import METRICS_VERSION  # noqa: E402 (defined apart: see mldata/formats.py)
@@ -51,10 +52,6 @@ QUANTILES: tuple[tuple[str, int], ...] = (
     ("p01", 1), ("p05", 5), ("p25", 25), ("p50", 50), ("p75", 75), ("p95", 95), ("p99", 99),
 )
 
-# Exact summation (_fsum) works on chunks of at most 2**20 values, so its float64 partial sums of
-# 27-bit integers stay below 2**53 and hence exact; _MIN_EXP is frexp's smallest exponent.
-_SUM_CHUNK = 1 << 20
-_MIN_EXP = -1073
 _NS_PER_UNIT = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 
 
@@ -335,9 +332,9 @@ def _moments(s: np.ndarray) -> dict[str, Any]:
         mean = lo  # exact: fsum(x)/n may be 1 ulp off, which would make std non-zero
     else:
         try:
-            mean = _fsum(s) / n
+            mean = fsum(s) / n
         except OverflowError:  # the sum leaves float64; the mean itself does not
-            mean = _fsum(s / n)
+            mean = fsum(s / n)
         mean = min(max(mean, lo), hi)
     out: dict[str, Any] = {"mean": mean, "m2": None, "min": lo, "max": hi,
                            "variance": None, "std": None, "skewness": None, "kurtosis": None}
@@ -348,7 +345,8 @@ def _moments(s: np.ndarray) -> dict[str, Any]:
     with np.errstate(over="ignore", invalid="ignore"):
         d = s - mean
         d2 = d * d
-        m2 = _fsum_or_inf(d2)
+        m2 = sum_of_squares(s, mean, lo, hi)  # fsum(d2), correctly rounded; None: beyond float64
+        m2 = math.inf if m2 is None else m2
         out["m2"] = m2
         if n >= 2:
             variance = m2 / (n - 1)
@@ -986,43 +984,6 @@ def _select(schema: pa.Schema, columns: Sequence[str] | None) -> list[str]:
     if unknown:
         raise ValueError(f"unknown columns {unknown}; the columns are {names}")
     return list(dict.fromkeys(columns))
-
-
-def _fsum(a: np.ndarray) -> float:
-    """Correctly rounded sum of float64 values: exactly what ``math.fsum`` returns, vectorised.
-
-    Every finite double is M * 2**(e - 53) with an integer |M| < 2**53 (``np.frexp``). M is split
-    into a high and a 26-bit low part, each summed per exponent with a weighted ``bincount``: those
-    float64 partial sums are integers below 2**53 while a chunk has at most 2**20 values, so they
-    are exact. The per-exponent sums are then added as Python integers and rounded once (Python's
-    int / int is correctly rounded). About twice as fast as ``math.fsum`` over a list.
-    Raises OverflowError when the sum is beyond float64, as ``math.fsum`` does.
-    """
-    total = 0  # the exact sum, in units of 2**(_MIN_EXP - 53)
-    for start in range(0, a.size, _SUM_CHUNK):
-        mantissa, exponent = np.frexp(a[start:start + _SUM_CHUNK])
-        ints = (mantissa * 2.0**53).astype(np.int64)
-        high = ints >> 26  # floor division, also for negative values
-        low = ints - (high << 26)  # 0 <= low < 2**26
-        slot = exponent.astype(np.int64) - _MIN_EXP
-        high_sums = np.bincount(slot, weights=high)
-        low_sums = np.bincount(slot, weights=low)
-        for index in np.flatnonzero((high_sums != 0) | (low_sums != 0)).tolist():
-            total += ((int(high_sums[index]) << 26) + int(low_sums[index])) << index
-    return total / (1 << (53 - _MIN_EXP))
-
-
-def _fsum_or_inf(a: np.ndarray) -> float:
-    """:func:`_fsum`, but inf/nan instead of an error when the terms or the sum leave float64.
-
-    Only values beyond about 1e150 get here; the statistic is then written as null.
-    """
-    if not np.isfinite(a).all():
-        return float(np.sum(a))
-    try:
-        return _fsum(a)
-    except OverflowError:
-        return math.inf
 
 
 def _ratio(part: int, whole: int) -> float | None:

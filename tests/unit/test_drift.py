@@ -733,3 +733,13 @@ def test_past_the_current_key_bound_categorical_drift_is_computed_and_labelled_a
     assert sum(bounded.current_counts) == sum(exact.current_counts) == 1000
     # the baseline's rare top-K keys were pruned from the current side: said, not hidden
     assert bounded.approximate and "approximate" in bounded.notes
+
+
+def test_a_bin_empty_on_both_sides_changes_no_metric():
+    """Its floor would enter the renormalisation of the other bins (found by hypothesis:
+    PSI 18.4152 instead of 18.4170 for bins [0, 0, 1] against [0, 1, 0])."""
+    with_empty = psi_kl_js([0, 0, 1], [0, 1, 0], EPS)
+    without = psi_kl_js([0, 1], [1, 0], EPS)
+    assert with_empty == without
+    ref = ref_metrics([0, 0, 1], [0, 1, 0])
+    assert close(with_empty[0], ref["psi"]) and close(with_empty[1], ref["kl"]) and close(with_empty[2], ref["js"])

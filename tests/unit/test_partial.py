@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from mldata import blob
-from mldata.stats import partial
+from mldata.stats import exactsum, partial
 from mldata.stats.partial import (
     FILE_SUFFIX,
     PartialProfile,
@@ -358,15 +358,15 @@ def exact_float_sum(values) -> float:
 @given(values=st.lists(finite | st.sampled_from([5e-324, -5e-324, 1.7976931348623157e308, 2.0**-1022]), max_size=60))
 def test_the_exact_integer_sum_should_round_to_math_fsum(values):
     a = np.asarray(values, dtype=np.float64)
-    total = partial._exact_sum_int(a)
+    total = exactsum.exact_sum_units(a)
     assert total is not None
     try:
         expected = exact_float_sum(values)
     except OverflowError:
         with pytest.raises(OverflowError):
-            partial._to_float(total)
+            exactsum.units_to_float(total)
         return
-    assert partial._to_float(total) == expected
+    assert exactsum.units_to_float(total) == expected
 
 
 @settings(max_examples=300, deadline=None)
@@ -386,9 +386,9 @@ def test_the_certified_sum_of_squares_should_equal_fsum_of_squares(values, cente
     else:
         expected = None
     if force_exact:  # the certificate never decides: the exact method must give the same
-        got = partial._rounded_or_none(partial._exact_sum_int(s, center=center))
+        got = exactsum.rounded_or_none(exactsum.exact_sum_units(s, center=center))
     else:
-        got = partial._sum_of_squares(s, center, lo, hi)
+        got = exactsum.sum_of_squares(s, center, lo, hi)
     assert got == expected
 
 
@@ -408,24 +408,24 @@ def test_merging_columns_in_threads_should_give_the_same_bytes(monkeypatch):
 def test_the_limb_sum_should_not_overflow_past_four_million_large_limbs():
     # 2**23 limbs just below 2**41 sum past 2**63: the group sums must be added as Python integers
     limbs = np.full(1 << 23, 2.0**41 - 1)
-    assert partial._sum_limbs(limbs) == (2**41 - 1) << 23
+    assert exactsum._sum_limbs(limbs) == (2**41 - 1) << 23
 
 
 def test_the_sums_should_be_exact_on_long_cancelling_columns():
     rng = np.random.default_rng(3)
     x = np.concatenate([rng.normal(size=200_000) * 10.0 ** rng.integers(-20, 20, 200_000), [1e100, -1e100, 1.0]])
-    assert partial._to_float(partial._exact_sum_int(x)) == math.fsum(x)
+    assert exactsum.units_to_float(exactsum.exact_sum_units(x)) == math.fsum(x)
     s = np.sort(x[:-3])
     center = float(np.mean(s))
-    assert partial._sum_of_squares(s, center, float(s[0]), float(s[-1])) == math.fsum((s - center) ** 2)
+    assert exactsum.sum_of_squares(s, center, float(s[0]), float(s[-1])) == math.fsum((s - center) ** 2)
 
 
 def test_huge_terms_should_be_summed_apart_without_overflow():
     x = np.asarray([1.7e308, 1.7e308, -1.7e308, 1e-300, 2.0**980, 2.0**980])
-    assert partial._to_float(partial._exact_sum_int(x)) == exact_float_sum(x.tolist())  # math.fsum overflows
+    assert exactsum.units_to_float(exactsum.exact_sum_units(x)) == exact_float_sum(x.tolist())  # math.fsum overflows
     with pytest.raises(OverflowError):
-        partial._to_float(partial._exact_sum_int(np.asarray([1.7e308, 1.7e308])))
-    assert partial._exact_sum_int(np.asarray([1.0, INF])) is None
+        exactsum.units_to_float(exactsum.exact_sum_units(np.asarray([1.7e308, 1.7e308])))
+    assert exactsum.exact_sum_units(np.asarray([1.0, INF])) is None
 
 
 def test_given_values_whose_sum_leaves_float64_the_mean_should_still_match():

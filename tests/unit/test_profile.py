@@ -23,7 +23,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mldata.stats import collect_columns, compact_profile, profile_batches, profile_columns
-from mldata.stats.profile import _fsum, category_key, format_ns, numeric_data, parse_iso_ns
+from mldata.stats.exactsum import fsum as _fsum
+from mldata.stats.profile import category_key, format_ns, numeric_data, parse_iso_ns
 
 INF = math.inf
 NAN = math.nan
