@@ -491,27 +491,31 @@ def test_derive_runs_in_declared_order_also_from_the_config_cache(project: Proje
 def test_a_rebuild_imports_neither_pandas_nor_scipy(basic: ProjectDir) -> None:
     """pandas and scipy cost about 1.5 s of imports (scipy.special alone 0.3 s, for the drift
     gate's p-values): the build path, drift gate included, must not need them."""
+    basic.run("make")
+    basic.write("data/part1.csv", csv_rows(25, start=100))
+    _make_without_importing(basic.root, ["-j", "1", "-q"], ("pandas", "scipy", "pyarrow.dataset", "pandera"))
+
+
+def _make_without_importing(root: Path, args: list[str], modules: tuple[str, ...]) -> str:
+    """Run `mldata make ARGS` in a fresh interpreter; check that it imported none of ``modules``
+    and that the drift gate ran (it imports mldata.stats.drift); return what it printed."""
     import subprocess
     import sys
 
-    basic.run("make")
-    basic.write("data/part1.csv", csv_rows(25, start=100))
     code = (
-        "import sys; from mldata.cli import main; code = main(['-C', sys.argv[1], 'make', '-j', '1', '-q']);"
-        "bad = [m for m in ('pandas', 'scipy', 'pyarrow.dataset', 'pandera') if m in sys.modules];"
-        "gated = 'mldata.stats.drift' in sys.modules;"  # the drift gate did run
-        "print(bad, gated); sys.exit(code or (1 if bad or not gated else 0))"
+        "import sys; from mldata.cli import main; code = main(['-C', sys.argv[1], 'make', *sys.argv[2:]]);"
+        f"loaded = [m for m in {modules!r} if m in sys.modules];"
+        "gated = 'mldata.stats.drift' in sys.modules;"
+        "print(loaded, gated); sys.exit(code or (1 if loaded or not gated else 0))"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(basic.root)], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code, str(root), *args], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout
 
 
 def test_a_rebuild_from_cached_parts_imports_no_pyarrow(project: ProjectDir) -> None:
     """Reverting a file: its part and the merged profile come from the cache, the drift gate
     compares two stored profiles; none of it needs pyarrow (0.3 s of imports) in the build."""
-    import subprocess
-    import sys
-
     project.config(BASIC_CONFIG.split("  top:")[0])  # the partitioned target alone: finished inline
     for i in range(3):
         project.write(f"data/part{i}.csv", csv_rows(20, start=i * 100))
@@ -521,15 +525,8 @@ def test_a_rebuild_from_cached_parts_imports_no_pyarrow(project: ProjectDir) -> 
     project.write("data/part1.csv", csv_rows(25, start=100))
     assert project.run("make").code == 0
     project.write("data/part1.csv", original)
-    code = (
-        "import sys; from mldata.cli import main; code = main(['-C', sys.argv[1], 'make']);"
-        "heavy = [m for m in ('pyarrow', 'mldata.stats.profile', 'mldata.stats.partial') if m in sys.modules];"
-        "gated = 'mldata.stats.drift' in sys.modules;"  # the drift gate did run
-        "print(heavy, gated); sys.exit(code or (1 if heavy or not gated else 0))"
-    )
-    out = subprocess.run([sys.executable, "-c", code, str(project.root)], capture_output=True, text=True)
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert "1 partial" in out.stdout and "[] True" in out.stdout
+    out = _make_without_importing(project.root, [], ("pyarrow", "mldata.stats.profile", "mldata.stats.partial"))
+    assert "1 partial" in out
     reverted = json.loads(project.lock_text())["targets"]["clean"]
     assert reverted["profile"] == first["profile"] and reverted["data_hash"] == first["data_hash"]
 
