@@ -25,9 +25,7 @@ import enum
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -90,7 +88,6 @@ def _scipy_stats() -> Any:
     import scipy.stats
 
     return scipy.stats
-
 
 
 #: Label of the trailing categorical bin that holds every key outside the baseline's top K.

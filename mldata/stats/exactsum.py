@@ -195,11 +195,15 @@ def fsum(a: np.ndarray) -> float:
     return units_to_float(units)
 
 
-def fsum_or_inf(a: np.ndarray) -> float:
-    """:func:`fsum`, but inf/nan instead of an error when the terms or the sum leave float64."""
-    if not np.isfinite(a).all():
-        return float(np.sum(a))
+def exact_mean(values: np.ndarray, lo: float, hi: float) -> float:
+    """The profiles' mean of finite float64 values whose min and max are ``lo`` and ``hi``:
+    ``fsum(values) / n``, clamped to [lo, hi]; exactly ``lo`` for a constant column (fsum/n can be
+    1 ulp off, which would make its std non-zero)."""
+    if lo == hi:
+        return lo
+    n = values.size
     try:
-        return fsum(a)
-    except OverflowError:
-        return math.inf
+        mean = fsum(values) / n
+    except OverflowError:  # the sum leaves float64; the mean itself does not
+        mean = fsum(values / n)
+    return min(max(mean, lo), hi)

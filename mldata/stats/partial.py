@@ -66,7 +66,7 @@ import pyarrow.compute as pc
 
 from mldata import blob
 from mldata.formats import PARTIAL_FORMAT_VERSION
-from mldata.stats.exactsum import exact_sum_units, sum_of_squares, units_to_float
+from mldata.stats.exactsum import exact_mean, sum_of_squares
 from mldata.stats.profile import (
     MAX_DISTINCT,
     METRICS_VERSION,
@@ -595,16 +595,7 @@ def _merge_numeric(cols: Sequence[NumericPart]) -> dict[str, Any]:
     lo = min(c.min for c in cols if c.n_finite)
     hi = max(c.max for c in cols if c.n_finite)
     values = runs[0] if len(runs) == 1 else np.concatenate(runs)
-    if lo == hi:
-        mean = lo  # exact, as in _moments
-    else:
-        total = exact_sum_units(values)
-        assert total is not None  # finite values only
-        try:
-            mean = units_to_float(total) / n
-        except OverflowError:  # the sum leaves float64; the mean itself does not
-            mean = units_to_float(exact_sum_units(values / n))
-        mean = min(max(mean, lo), hi)
+    mean = exact_mean(values, lo, hi)  # as profile._moments
     m2 = sum_of_squares(values, mean, lo, hi)
     out.update(min=lo, max=hi, mean=mean, m2=m2)
     out["drift_summary"] = summary_of_runs(runs, values)

@@ -35,7 +35,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mldata.stats.exactsum import fsum, sum_of_squares
+from mldata.stats.exactsum import exact_mean, sum_of_squares
 from mldata.stats.sketch import DistinctSketch
 
 from mldata.formats import METRICS_VERSION  # noqa: E402 (defined apart: see mldata/formats.py)
@@ -328,14 +328,7 @@ def _moments(s: np.ndarray) -> dict[str, Any]:
     if n == 0:
         return dict.fromkeys(("mean", "m2", "variance", "std", "min", "max", "skewness", "kurtosis"))
     lo, hi = float(s[0]), float(s[-1])
-    if lo == hi:
-        mean = lo  # exact: fsum(x)/n may be 1 ulp off, which would make std non-zero
-    else:
-        try:
-            mean = fsum(s) / n
-        except OverflowError:  # the sum leaves float64; the mean itself does not
-            mean = fsum(s / n)
-        mean = min(max(mean, lo), hi)
+    mean = exact_mean(s, lo, hi)
     out: dict[str, Any] = {"mean": mean, "m2": None, "min": lo, "max": hi,
                            "variance": None, "std": None, "skewness": None, "kurtosis": None}
     # mean and m2 go into the lockfile, so their sums are exact (correctly rounded): identical on
