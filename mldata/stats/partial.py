@@ -14,14 +14,14 @@ the parts' partial profiles into exactly
 
 What a part keeps, per column kind:
 
-* **numeric**: the counts (n, missing, ±inf), the sorted finite values as float64 (the values the
-  profile computes on: integers converted as the profile converts them, -0.0 as 0.0), and the
-  exact sum of those values as an integer number of units of 2**-1074 (every finite double is an
-  integer multiple of that unit). The sums of all parts add up to the exact sum of the target, so
-  the merged ``mean`` is the correctly rounded ``fsum`` without reading any value. ``m2`` needs the
-  target's mean, so it is one vectorised pass over the values at merge time; ``min``, ``max`` and
-  the ``drift_summary`` order statistics come from the sorted runs without sorting them all (an
-  exact multi-run selection, :func:`order_statistics`).
+* **numeric**: the counts (n, missing, ±inf) and the sorted finite values as float64 (the values
+  the profile computes on: integers converted as the profile converts them, -0.0 as 0.0). At merge
+  time the ``mean`` (the correctly rounded ``fsum`` divided by n) and ``m2`` (which needs that
+  mean) are one certified vectorised pass each over the target's values
+  (:mod:`mldata.stats.exactsum`); ``min``, ``max`` and the ``drift_summary`` order statistics come
+  from the sorted runs without sorting them all (an exact multi-run selection,
+  :func:`order_statistics`). (Per-part exact sums would spare the merge the mean's pass, but cost
+  the workers more than that pass: a sum per part and column has a fixed cost.)
 * **categorical / boolean**: the full count of every key (after the §3.1 key encoding).
 * **datetime**: n, n_missing, min and max; plus the sorted int64 epoch nanoseconds for the columns
   whose ``drift_summary`` is kept (``datetime_summaries``, datetime drift being opt-in).

@@ -92,3 +92,20 @@ def test_a_config_error_on_a_first_build_stops_the_prestarted_workers_quietly(pr
     assert "mldata.yaml:" in r.stderr
     assert "Traceback" not in r.stderr and "KeyboardInterrupt" not in r.stderr
     assert time.perf_counter() - start < 20  # workers stopped, not waited for
+
+
+def _modules_missing(names: tuple[str, ...]) -> list[str]:
+    return [name for name in names if name not in sys.modules]
+
+
+def test_workers_import_what_a_part_needs_before_the_first_task() -> None:
+    # (a worker is idle while the parent loads the project and plans: the imports belong there)
+    from mldata.executors.process import ProcessExecutor
+
+    wanted = ("pyarrow.compute", "pyarrow.csv", "pyarrow.parquet", "mldata.io", "mldata.stats.partial",
+              "mldata.steps.builtin", "mldata.writers")
+    pool = ProcessExecutor(1)
+    try:
+        assert pool.submit(_modules_missing, wanted).result(timeout=60) == []
+    finally:
+        pool.shutdown()

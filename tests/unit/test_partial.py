@@ -392,6 +392,33 @@ def test_the_certified_sum_of_squares_should_equal_fsum_of_squares(values, cente
     assert got == expected
 
 
+@settings(max_examples=400, deadline=None)
+@given(values=st.lists(finite | st.sampled_from([5e-324, -5e-324, 1.7976931348623157e308, -2.0**-1022, 0.0, 3.0]),
+                       min_size=1, max_size=60))
+def test_the_certified_sum_should_equal_fsum_or_decline(values):
+    a = np.asarray(values, dtype=np.float64)
+    got = exactsum.certified_fsum(a, float(a.min()), float(a.max()))
+    try:
+        expected = exact_float_sum(values)
+    except OverflowError:
+        assert got is None  # the caller's fsum raises, as math.fsum does
+        return
+    assert got is None or got == expected
+
+
+def test_the_certified_sum_should_decide_ordinary_columns_and_decline_ties():
+    rng = np.random.default_rng(11)
+    for x in (rng.normal(size=100_000) * 1e3, rng.integers(-10**6, 10**6, 100_000).astype(np.float64),
+              np.round(rng.exponential(50.0, 100_000), 2) - 20.0):
+        assert exactsum.certified_fsum(x, float(x.min()), float(x.max())) == math.fsum(x)
+    # exactly half an ulp of 2**53 away from two doubles: only the exact method can round it
+    tie = np.asarray([2.0**53, 1.0, 2.0**-60])
+    assert math.fsum(tie) == 2.0**53 + 2.0
+    assert exactsum.certified_fsum(tie, 2.0**-60, 2.0**53) in (None, 2.0**53 + 2.0)
+    assert exactsum.certified_fsum(np.asarray([2.0**53, 1.0]), 1.0, 2.0**53) is None  # an exact tie
+    assert exactsum.exact_mean(np.asarray([2.0**53, 1.0]), 1.0, 2.0**53) == math.fsum([2.0**53, 1.0]) / 2
+
+
 def test_merging_columns_in_threads_should_give_the_same_bytes(monkeypatch):
     rng = random.Random(5)
     table = awkward_table(rng, 900)
