@@ -501,13 +501,30 @@ def merge_profiles(
     if threads > 1 and sum(part.n_rows for part in parts) >= MERGE_THREADS_MIN_ROWS:
         from concurrent.futures import ThreadPoolExecutor
 
+        # the costliest columns first, so that no long one starts last and finishes alone
+        order = sorted(names, key=lambda name: _merge_cost([part.columns[name] for part in parts]), reverse=True)
         with ThreadPoolExecutor(threads, thread_name_prefix="mldata-merge") as pool:
-            merged = list(pool.map(merge_column, names))
+            by_name = dict(zip(order, pool.map(merge_column, order)))
+        merged = [by_name[name] for name in names]
     else:
         merged = [merge_column(name) for name in names]
     full_columns = dict(zip(names, merged))
     full = {"metrics_version": METRICS_VERSION, "n_rows": sum(part.n_rows for part in parts), "columns": full_columns}
     return compact_profile(full, datetime_summaries=keep)
+
+
+#: The merge's cost of a categorical key (hashing a string) relative to a numeric value's (a few
+#: vectorised passes): ~100 ns against ~17 ns on the reference workload.
+_KEY_COST = 6
+
+
+def _merge_cost(cols: Sequence[ColumnPart]) -> int:
+    """A rough relative cost of merging one column's parts (to order the merge's threads)."""
+    if isinstance(cols[0], CategoricalPart):
+        return _KEY_COST * sum(len(c.keys) for c in cols)  # type: ignore[union-attr]
+    if isinstance(cols[0], NumericPart):
+        return sum(c.values.size for c in cols if c.values is not None)  # type: ignore[union-attr]
+    return 0
 
 
 def combine_partials(parts: Sequence[PartialProfile]) -> PartialProfile:
