@@ -432,6 +432,19 @@ def test_merging_columns_in_threads_should_give_the_same_bytes(monkeypatch):
     assert results == {dumps(whole_profile(table, **options))}
 
 
+def test_the_merge_should_start_the_costliest_columns_first():
+    rng = random.Random(2)
+    n = 3000
+    table = pa.table({"x": pa.array([rng.random() for _ in range(n)]),
+                      "word": pa.array([f"w{rng.randrange(n // 2)}" for _ in range(n)]),
+                      "flag": pa.array([f"f{i % 3}" for i in range(n)]),
+                      "few": pa.array([rng.random() if i < 100 else None for i in range(n)])})
+    parts = profile_parts(cut(table, rng, 4), rng)
+    order = sorted(table.schema.names, key=lambda name: partial._merge_cost([p.columns[name] for p in parts]),
+                   reverse=True)
+    assert order == ["word", "x", "few", "flag"]  # ~1,300 keys x 6 > 3,000 values > 100 values > 3 keys x 6
+
+
 def test_the_limb_sum_should_not_overflow_past_four_million_large_limbs():
     # 2**23 limbs just below 2**41 sum past 2**63: the group sums must be added as Python integers
     limbs = np.full(1 << 23, 2.0**41 - 1)
