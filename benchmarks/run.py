@@ -582,6 +582,65 @@ class Harness:
                  f"one file {one.median:.3f} s")
         shutil.rmtree(folder / "out", ignore_errors=True)
 
+    def dvc(self, project: Path, n_files: int) -> None:
+        """The same pipeline as one DVC stage, when DVC is installed (``--dvc PATH``, else ``dvc``
+        on PATH): the data folder as the stage's dependency, ``plain.py --jobs N`` as its command,
+        its output folder as the stage's output (cached by DVC, as mldata caches its parts). Times
+        a clean ``dvc repro`` (no dvc.lock, no DVC cache or hash state), the no-op ``dvc status``
+        and ``dvc repro``, and ``dvc repro`` after changing one file (it reruns the whole stage:
+        a folder is one dependency). For scale against mldata, not a target."""
+        dvc = self.args.dvc or shutil.which("dvc")
+        if dvc is None:
+            self.log("dvc: not installed (pip install dvc, then --dvc PATH), section skipped")
+            return
+        a = self.args
+        folder = project.with_name(project.name + "-dvc")
+        folder.mkdir(exist_ok=True)
+        if not (folder / ".dvc").is_dir():
+            run_proc([dvc, "init", "--no-scm", "-q"], cwd=str(folder))
+        plain = HERE / "plain.py"
+        (folder / "dvc.yaml").write_text(
+            "stages:\n"
+            "  build:\n"
+            f"    cmd: {self.python} {plain} ../{project.name}/data out --jobs {a.plain_jobs}\n"
+            "    deps:\n"
+            f"      - ../{project.name}/data\n"
+            f"      - {plain}\n"
+            "    outs:\n"
+            "      - out\n")
+
+        def clean() -> None:
+            shutil.rmtree(folder / "out", ignore_errors=True)
+            (folder / "dvc.lock").unlink(missing_ok=True)
+            for sub in ("cache", "tmp"):
+                shutil.rmtree(folder / ".dvc" / sub, ignore_errors=True)
+
+        def dvc_cmd(*args: str) -> Proc:
+            return run_proc([dvc, *args, "-q"], cwd=str(folder))
+
+        self.log(f"dvc: full dvc repro of {n_files} files, {a.repeats} repeats")
+        full = self.s("dvc_full", f"DVC, one stage running plain.py --jobs {a.plain_jobs}: full `dvc repro`")
+        for _ in range(a.repeats):
+            clean()
+            full.add(dvc_cmd("repro"))
+        status = self.s("dvc_noop_status", "DVC, nothing changed: `dvc status`")
+        repro = self.s("dvc_noop_repro", "DVC, nothing changed: `dvc repro`")
+        for _ in range(a.fast_repeats):
+            status.add(dvc_cmd("status"))
+            repro.add(dvc_cmd("repro"))
+        changed = project / "data" / workload.file_name(min(CHANGED_FILE_INDEX, n_files - 1))
+        original = changed.read_bytes()
+        one = self.s("dvc_one_file", f"DVC, change 1 of {n_files} files: `dvc repro`")
+        try:
+            for r in range(a.repeats):
+                changed.write_bytes(_variant(original, 3000 + r))
+                one.add(dvc_cmd("repro"))
+        finally:
+            changed.write_bytes(original)
+        self.log(f"  full {full.median:.2f} s, no-op status {status.median:.3f} s, repro {repro.median:.3f} s, "
+                 f"one file {one.median:.2f} s")
+        clean()
+
     def _import_report(self, key: str, project: Path, runs: int = 3,
                        before: Callable[[int], None] | None = None) -> None:
         """Which modules `mldata make` imports, and the costliest (python -X importtime, medians of runs).
@@ -925,6 +984,18 @@ def build_rows(h: Harness) -> list[Row]:
     ratio("make_one_vs_mldata", sec, "GNU make one file / mldata one file", "make_one_file", "one_file_make",
           note="(information)")
 
+    sec = "dvc"
+    timed("dvc_full", sec)
+    timed("dvc_noop_status", sec)
+    timed("dvc_noop_repro", sec)
+    timed("dvc_one_file", sec)
+    ratio("dvc_full_vs_mldata", sec, "DVC full build / mldata default", "dvc_full", "mldata_default",
+          note="(information)")
+    ratio("dvc_noop_vs_mldata", sec, "DVC no-op `dvc status` / mldata no-op", "dvc_noop_status", "noop_make",
+          note="(information)")
+    ratio("dvc_one_vs_mldata", sec, "DVC one file / mldata one file", "dvc_one_file", "one_file_make",
+          note="(information)")
+
     sec = "hashing"
     value("hash_file_digest", sec)
     value("hash_blake3_1t", sec, target="(SPEC: ~3.3 here)")
@@ -1043,7 +1114,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="where the workload lives (default benchmarks/workload/, reused between runs)")
     ap.add_argument("--tmp", action="store_true", help="generate the workload into a temporary folder instead")
     ap.add_argument("--mldata", help="the mldata command (default: beside this Python, else on PATH)")
-    ap.add_argument("--only", default="full,incremental,gnumake,hashing,memory,big,profile",
+    ap.add_argument("--dvc", help="the dvc command for the 'dvc' section (default: dvc on PATH; skipped if none)")
+    ap.add_argument("--only", default="full,incremental,gnumake,dvc,hashing,memory,big,profile",
                     help="comma-separated sections to run (default: all)")
     ap.add_argument("--keep-env", action="store_true",
                     help="run commands with this environment as is (default: allow .pyc files, kept under "
@@ -1085,6 +1157,8 @@ def main(argv: list[str] | None = None) -> int:
             h.against(project, len(data_files), args.against)
         if "gnumake" in sections:
             h.gnu_make(project, len(data_files))
+        if "dvc" in sections:
+            h.dvc(project, len(data_files))
         if "hashing" in sections:
             h.hashing(project, data_files)
         if "memory" in sections:
