@@ -30,16 +30,23 @@ def digest_bytes(data: bytes) -> str:
     return blake3.blake3(data).hexdigest()
 
 
+#: Files up to this size are read into memory: mapping a small file costs more (page faults)
+#: than copying it (a 500 KB CSV: ~0.25 ms read and hashed, ~0.3-0.5 ms mapped).
+_READ_MAX_BYTES = 1 << 20
+
 #: Larger files are memory-mapped a window at a time, so hashing a file larger than the
 #: address space allowed to the process (or than RAM) still works.
 _MMAP_WINDOW = 64 << 20
 
 
 def file_digest(path: str | os.PathLike[str]) -> str:
-    """blake3 of a file's bytes, memory-mapped; multi-threaded for large files."""
+    """blake3 of a file's bytes: read if small, else memory-mapped; multi-threaded for large files."""
     size = os.path.getsize(path)
     if size == 0:
         return blake3.blake3().hexdigest()
+    if size <= _READ_MAX_BYTES:
+        with open(path, "rb", buffering=0) as fh:
+            return blake3.blake3(fh.read()).hexdigest()
     threads = blake3.blake3.AUTO if size >= _THREADED_MIN_BYTES else 1
     hasher = blake3.blake3(max_threads=threads)
     if size <= _MMAP_WINDOW:

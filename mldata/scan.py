@@ -199,9 +199,11 @@ class Scanner:
             }
             prefix_digest = digest_json(prefix)
             names = _part_names([rel for rel, *_ in files], base)
+            if only in self.spec.sources:
+                file_digests = dict(zip((rel for rel, *_ in files), self.statcache.digest_many([p for _, p, *_ in files])))
             for rel, path, fmt, options in files:
                 if only in self.spec.sources:
-                    digest = self.statcache.digest(path)
+                    digest = file_digests[rel]
                 else:
                     digest = entry["outputs"][rel]["data"]
                 units[rel] = Unit(
@@ -212,8 +214,8 @@ class Scanner:
         else:
             for inp in target.inputs:
                 if inp in self.spec.sources:
-                    for rel, path in self.source_files(self.spec.sources[inp]):
-                        inputs[rel] = self.statcache.digest(path)
+                    listed = self.source_files(self.spec.sources[inp])
+                    inputs.update(zip((rel for rel, _ in listed), self.statcache.digest_many([p for _, p in listed])))
 
         outputs: dict[str, str | None] = {}
         entry = lock.entry(name)

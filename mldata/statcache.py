@@ -12,12 +12,16 @@ import json
 import os
 import time
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Callable
 
-from mldata.fingerprint import file_digest
+from mldata.fingerprint import _THREADED_MIN_BYTES, file_digest
 
 RACY_SECONDS = 2.0
 _FORMAT = 1
+#: digest_many: threads hashing small files, and the fewest files worth starting them for
+_HASH_THREADS = 4
+_PARALLEL_MIN_FILES = 16
 
 
 class StatCache:
@@ -55,6 +59,41 @@ class StatCache:
         self.hashed_files += 1
         self._store(key, st, digest)
         return digest
+
+    def digest_many(self, paths: Sequence[str | os.PathLike[str]]) -> list[str]:
+        """The digests of many files, in order (as :meth:`digest` each).
+
+        The files to hash that are small (below ``fingerprint._THREADED_MIN_BYTES``) are hashed
+        by a few threads at once: blake3 releases the GIL, and a first build hashes its inputs
+        before it can start any work (200 files of 500 KB: ~90 -> ~45 ms). Large files are hashed
+        one at a time, each with blake3's own threads, and reported through ``on_hash``.
+        """
+        keys = [os.fspath(path) for path in paths]
+        digests: list[str | None] = [None] * len(keys)
+        small: list[tuple[int, os.stat_result]] = []
+        for i, key in enumerate(keys):
+            st = os.stat(key)
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] == st.st_size and entry[1] == st.st_mtime_ns and entry[2] == st.st_ino:
+                digests[i] = entry[3]
+            elif st.st_size < _THREADED_MIN_BYTES:
+                small.append((i, st))
+            else:
+                digests[i] = self.digest(key)
+        if len(small) >= _PARALLEL_MIN_FILES:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(min(_HASH_THREADS, len(small)), thread_name_prefix="mldata-hash") as pool:
+                hashed = list(pool.map(file_digest, [keys[i] for i, _ in small]))
+        else:
+            hashed = [file_digest(keys[i]) for i, _ in small]
+        for (i, st), digest in zip(small, hashed):
+            self.hashed_bytes += st.st_size
+            self.hashed_files += 1
+            self._store(keys[i], st, digest)
+            digests[i] = digest
+        assert all(d is not None for d in digests)
+        return digests  # type: ignore[return-value]
 
     def record(self, path: str | os.PathLike[str], digest: str) -> None:
         """Remember the digest of a file this process just wrote (so it is not hashed again)."""

@@ -61,6 +61,7 @@ def test_given_a_large_file_hashing_reports_progress_and_windows_agree(tmp_path:
     import mldata.fingerprint as fp
 
     monkeypatch.setattr(fp, "_MMAP_WINDOW", 1 << 16)  # force several windows
+    monkeypatch.setattr(fp, "_READ_MAX_BYTES", 0)  # (and no plain read)
     f = tmp_path / "big.bin"
     f.write_bytes(os.urandom(300_000))
     assert fp.file_digest(f) == blake3.blake3(f.read_bytes()).hexdigest()
@@ -75,3 +76,47 @@ def test_given_a_corrupt_cache_file_it_starts_empty(tmp_path: Path) -> None:
     f = tmp_path / "a"
     f.write_text("1")
     assert StatCache(tmp_path / "cache.json").digest(f) == file_digest(f)
+
+
+def test_many_files_are_hashed_in_threads_with_the_same_digests_and_cache_entries(tmp_path: Path, monkeypatch) -> None:
+    import threading
+
+    import mldata.statcache as statcache
+
+    files = []
+    for i in range(40):
+        f = tmp_path / f"f{i:02d}.csv"
+        f.write_bytes(os.urandom(1000 * i))  # sizes 0 .. 39 KB, the empty file too
+        _age(f, 60)
+        files.append(f)
+    threads: set[str] = set()
+    real = statcache.file_digest
+
+    def spy(path):
+        threads.add(threading.current_thread().name)
+        return real(path)
+
+    monkeypatch.setattr(statcache, "file_digest", spy)
+    cache = StatCache(tmp_path / "cache.json")
+    cache.digest(files[3])  # one known already
+    assert cache.digest_many(files) == [file_digest(f) for f in files]
+    assert cache.hashed_files == 40 and cache.hashed_bytes == sum(f.stat().st_size for f in files)
+    assert any(name.startswith("mldata-hash") for name in threads)
+    cache.save()
+    again = StatCache(tmp_path / "cache.json")
+    assert again.digest_many(files) == [file_digest(f) for f in files]
+    assert again.hashed_files == 0  # all entries were stored
+
+
+def test_small_files_are_read_and_large_ones_mapped_with_equal_digests(tmp_path: Path, monkeypatch) -> None:
+    import blake3
+
+    import mldata.fingerprint as fingerprint
+
+    data = os.urandom(3 << 20)
+    f = tmp_path / "a.bin"
+    f.write_bytes(data)
+    expected = blake3.blake3(data).hexdigest()
+    assert fingerprint.file_digest(f) == expected  # mapped (3 MB > _READ_MAX_BYTES)
+    monkeypatch.setattr(fingerprint, "_READ_MAX_BYTES", 4 << 20)
+    assert fingerprint.file_digest(f) == expected  # read
