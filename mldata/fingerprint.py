@@ -13,7 +13,7 @@ from typing import Any, Iterable
 import blake3
 
 #: Files at least this large are hashed with blake3's multi-threaded mode.
-_THREADED_MIN_BYTES = 16 << 20
+THREADED_MIN_BYTES = 16 << 20
 
 
 def canonical_json(obj: Any) -> bytes:
@@ -47,7 +47,7 @@ def file_digest(path: str | os.PathLike[str]) -> str:
     if size <= _READ_MAX_BYTES:
         with open(path, "rb", buffering=0) as fh:
             return blake3.blake3(fh.read()).hexdigest()
-    threads = blake3.blake3.AUTO if size >= _THREADED_MIN_BYTES else 1
+    threads = blake3.blake3.AUTO if size >= THREADED_MIN_BYTES else 1
     hasher = blake3.blake3(max_threads=threads)
     if size <= _MMAP_WINDOW:
         hasher.update_mmap(os.fspath(path))

@@ -199,8 +199,9 @@ class Scanner:
             }
             prefix_digest = digest_json(prefix)
             names = _part_names([rel for rel, *_ in files], base)
-            if only in self.spec.sources:
-                file_digests = dict(zip((rel for rel, *_ in files), self.statcache.digest_many([p for _, p, *_ in files])))
+            if only in self.spec.sources:  # hashed together: new files in threads
+                hashes = self.statcache.digest_many([path for _, path, *_ in files])
+                file_digests = {rel: digest for (rel, *_), digest in zip(files, hashes)}
             for rel, path, fmt, options in files:
                 if only in self.spec.sources:
                     digest = file_digests[rel]
@@ -215,7 +216,8 @@ class Scanner:
             for inp in target.inputs:
                 if inp in self.spec.sources:
                     listed = self.source_files(self.spec.sources[inp])
-                    inputs.update(zip((rel for rel, _ in listed), self.statcache.digest_many([p for _, p in listed])))
+                    hashes = self.statcache.digest_many([path for _, path in listed])
+                    inputs.update((rel, digest) for (rel, _), digest in zip(listed, hashes))
 
         outputs: dict[str, str | None] = {}
         entry = lock.entry(name)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import os
 import time
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Callable
 
-from mldata.fingerprint import _THREADED_MIN_BYTES, file_digest
+from mldata.fingerprint import THREADED_MIN_BYTES, file_digest
 
 RACY_SECONDS = 2.0
 _FORMAT = 1
@@ -63,7 +63,7 @@ class StatCache:
     def digest_many(self, paths: Sequence[str | os.PathLike[str]]) -> list[str]:
         """The digests of many files, in order (as :meth:`digest` each).
 
-        The files to hash that are small (below ``fingerprint._THREADED_MIN_BYTES``) are hashed
+        The files to hash that are small (below ``fingerprint.THREADED_MIN_BYTES``) are hashed
         by a few threads at once: blake3 releases the GIL, and a first build hashes its inputs
         before it can start any work (200 files of 500 KB: ~90 -> ~45 ms). Large files are hashed
         one at a time, each with blake3's own threads, and reported through ``on_hash``.
@@ -76,7 +76,7 @@ class StatCache:
             entry = self._entries.get(key)
             if entry is not None and entry[0] == st.st_size and entry[1] == st.st_mtime_ns and entry[2] == st.st_ino:
                 digests[i] = entry[3]
-            elif st.st_size < _THREADED_MIN_BYTES:
+            elif st.st_size < THREADED_MIN_BYTES:
                 small.append((i, st))
             else:
                 digests[i] = self.digest(key)
