@@ -568,19 +568,26 @@ class Harness:
         noop = self.s("make_noop", "GNU make, nothing changed (no-op)")
         for _ in range(a.fast_repeats):
             noop.add(run_make())
-        changed = project / "data" / workload.file_name(min(CHANGED_FILE_INDEX, n_files - 1))
-        original = changed.read_bytes()
         one = self.s("make_one_file", f"GNU make, change 1 of {n_files} files")
-        try:
-            for r in range(a.fast_repeats):
-                changed.write_bytes(_variant(original, 2000 + r))
-                one.add(run_make())
-        finally:
-            changed.write_bytes(original)
+        self._after_changes(project, n_files, one, a.fast_repeats, 2000, run_make)
         run_make()
         self.log(f"  full {self.series['make_full'].median:.2f} s, no-op {noop.median:.3f} s, "
                  f"one file {one.median:.3f} s")
         shutil.rmtree(folder / "out", ignore_errors=True)
+
+    @staticmethod
+    def _after_changes(project: Path, n_files: int, series: Series, runs: int, seed: int,
+                       run: Callable[[], Proc]) -> None:
+        """Time ``run`` ``runs`` times, each after giving one input file a content never seen
+        before (``seed`` keeps the contents apart from other sections'); then restore the file."""
+        changed = project / "data" / workload.file_name(min(CHANGED_FILE_INDEX, n_files - 1))
+        original = changed.read_bytes()
+        try:
+            for r in range(runs):
+                changed.write_bytes(_variant(original, seed + r))
+                series.add(run())
+        finally:
+            changed.write_bytes(original)
 
     def dvc(self, project: Path, n_files: int) -> None:
         """The same pipeline as one DVC stage, when DVC is installed (``--dvc PATH``, else ``dvc``
@@ -628,15 +635,8 @@ class Harness:
         for _ in range(a.fast_repeats):
             status.add(dvc_cmd("status"))
             repro.add(dvc_cmd("repro"))
-        changed = project / "data" / workload.file_name(min(CHANGED_FILE_INDEX, n_files - 1))
-        original = changed.read_bytes()
         one = self.s("dvc_one_file", f"DVC, change 1 of {n_files} files: `dvc repro`")
-        try:
-            for r in range(a.repeats):
-                changed.write_bytes(_variant(original, 3000 + r))
-                one.add(dvc_cmd("repro"))
-        finally:
-            changed.write_bytes(original)
+        self._after_changes(project, n_files, one, a.repeats, 3000, lambda: dvc_cmd("repro"))
         self.log(f"  full {full.median:.2f} s, no-op status {status.median:.3f} s, repro {repro.median:.3f} s, "
                  f"one file {one.median:.2f} s")
         clean()
