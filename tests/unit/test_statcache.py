@@ -120,3 +120,16 @@ def test_small_files_are_read_and_large_ones_mapped_with_equal_digests(tmp_path:
     assert fingerprint.file_digest(f) == expected  # mapped (3 MB > _READ_MAX_BYTES)
     monkeypatch.setattr(fingerprint, "_READ_MAX_BYTES", 4 << 20)
     assert fingerprint.file_digest(f) == expected  # read
+
+
+def test_many_files_are_reported_before_hashing_from_the_reporting_size(tmp_path: Path) -> None:
+    files = []
+    for i in range(20):
+        f = tmp_path / f"f{i:02d}.csv"
+        f.write_bytes(b"x" * (100 * i))
+        files.append(f)
+    seen: list[tuple[str, int]] = []
+    cache = StatCache(tmp_path / "cache.json", on_hash=lambda path, size: seen.append((path, size)),
+                      report_min_bytes=1000)
+    cache.digest_many(files)
+    assert seen == [(str(f), f.stat().st_size) for f in files[10:]]
