@@ -35,12 +35,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+# METRICS_VERSION and SUMMARY_RESOLUTION (R, §3.2) are defined apart, in mldata/formats.py, and
+# re-exported here; format_ns and parse_iso_ns live in stats/timestamps.py and are re-exported too.
+from mldata.formats import METRICS_VERSION, SUMMARY_RESOLUTION  # noqa: F401
 from mldata.stats.exactsum import exact_mean, sum_of_squares
 from mldata.stats.sketch import DistinctSketch
+from mldata.stats.timestamps import format_ns, parse_iso_ns  # noqa: F401
 
-from mldata.formats import METRICS_VERSION  # noqa: E402 (defined apart: see mldata/formats.py)
-
-from mldata.formats import SUMMARY_RESOLUTION  # noqa: E402 (R, §3.2; defined apart: see mldata/formats.py)
 #: K: number of categories kept in ``top_k`` (§3.1).
 TOP_K = 100
 #: Distinct categories counted exactly per column; above it the count is an estimate.
@@ -443,9 +444,6 @@ def _datetime_profile(data: NumericData) -> dict[str, Any]:
         "quantiles": quantiles,
         "drift_summary": drift_summary(s),
     }
-
-
-from mldata.stats.timestamps import format_ns, parse_iso_ns  # noqa: E402,F401 (re-exported)
 
 
 # ---------------------------------------------------------------------------------------------
