@@ -15,6 +15,14 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Callable
 
 
+#: What a part task imports: pyarrow (0.3 s, numpy with it), its compute functions (0.05 s) and
+#: mldata's readers, steps, writers and profiler.
+WORKER_MODULES = (
+    "pyarrow", "pyarrow.compute", "pyarrow.csv", "pyarrow.parquet",
+    "mldata.io", "mldata.stats.partial", "mldata.steps.builtin", "mldata.steps.expr", "mldata.writers",
+)
+
+
 def _warm_up(events: Any = None, wanted: Any = None) -> None:
     import signal
 
@@ -29,18 +37,12 @@ def _warm_up(events: Any = None, wanted: Any = None) -> None:
 
         set_progress_sink(_Gated(events, wanted) if wanted is not None else events.put)
     # Everything a part task imports, while the parent is still loading the project and planning
-    # (a worker is otherwise idle then): pyarrow (0.3 s, numpy with it), its compute functions
-    # (0.05 s) and mldata's readers, steps, writers and profiler.
-    import pyarrow  # noqa: F401
-    import pyarrow.compute  # noqa: F401
-    import pyarrow.csv  # noqa: F401
-    import pyarrow.parquet  # noqa: F401
+    # (a worker is otherwise idle then). Workers forked from the fork server (zygote.py) have
+    # them already.
+    import importlib
 
-    import mldata.io  # noqa: F401
-    import mldata.stats.partial  # noqa: F401
-    import mldata.steps.builtin  # noqa: F401
-    import mldata.steps.expr  # noqa: F401
-    import mldata.writers  # noqa: F401
+    for name in WORKER_MODULES:
+        importlib.import_module(name)
 
 
 class _Gated:
@@ -95,14 +97,34 @@ def _forward(events: Any, on_event: Callable[[Any], None]) -> None:
             pass
 
 
+def _context() -> Any:
+    """How workers start. On Linux, from a fork server forked from this process, which imports
+    WORKER_MODULES once for all the workers (zygote.py); failing that, by fork (the parent never
+    imports pyarrow, so it has no pyarrow threads to fork); elsewhere, and in a parent that has
+    imported pyarrow, by spawn. MLDATA_START_METHOD=fork|spawn|forkserver chooses."""
+    chosen = os.environ.get("MLDATA_START_METHOD", "")
+    linux = sys.platform.startswith("linux")
+    if chosen in ("fork", "spawn"):
+        return multiprocessing.get_context(chosen)
+    if linux and "pyarrow" not in sys.modules:
+        if chosen in ("", "forkserver"):
+            from mldata.executors.zygote import forked_server_context
+
+            context = forked_server_context(WORKER_MODULES)
+            if context is not None:
+                return context
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
 class ProcessExecutor:
     """``on_event`` receives the workers' progress events; it can also be set later
     (:meth:`set_event_sink`), for a pool started before the build knows its reporter."""
 
     def __init__(self, workers: int, on_event: Callable[[Any], None] | None = None) -> None:
         self.workers = workers
-        method = "fork" if sys.platform.startswith("linux") and "pyarrow" not in sys.modules else "spawn"
-        context = multiprocessing.get_context(method)
+        context = _context()
+        self._own_server = context.get_start_method() == "forkserver"
         self._sink = on_event
         self._wanted = context.RawValue("b", 1 if on_event is not None else 0)
         self._events = context.SimpleQueue()
@@ -117,7 +139,11 @@ class ProcessExecutor:
 
     def start(self) -> "ProcessExecutor":
         """Start the workers now (they import pyarrow), instead of at the first task. (With
-        "spawn" the pool starts a worker per waiting task: one no-op each.)"""
+        "spawn" the pool starts a worker per waiting task: one no-op each.) With a fork server
+        this does nothing: the server is importing already, and asking it for a worker would
+        wait for it."""
+        if self._own_server:
+            return self
         for _ in range(self.workers):
             self.submit(_ready, None)
         return self
@@ -160,6 +186,10 @@ class ProcessExecutor:
         self._closed = True
         try:
             self._shutdown_pool(cancel)
+            if self._own_server:
+                from mldata.executors.zygote import stop_server
+
+                stop_server()
         finally:
             if self._drain is not None and self._events is not None:
                 self._events.put(None)  # ends _forward

@@ -31,10 +31,15 @@ def test_prestart_starts_a_pool_only_when_a_first_build_is_certain(basic: Projec
     pool = api.prestart(basic.root, jobs=2)
     try:
         assert pool is not None and pool.workers == 2
-        deadline = time.time() + 10
-        while len(getattr(pool._pool, "_processes", {}) or {}) < 2 and time.time() < deadline:
-            time.sleep(0.01)
-        assert len(pool._pool._processes) == 2  # forked now, before any task
+        if pool._own_server:  # the fork server started, importing for the workers (zygote.py)
+            from multiprocessing import forkserver
+
+            os.kill(forkserver._forkserver._forkserver_pid, 0)
+        else:
+            deadline = time.time() + 10
+            while len(getattr(pool._pool, "_processes", {}) or {}) < 2 and time.time() < deadline:
+                time.sleep(0.01)
+            assert len(pool._pool._processes) == 2  # forked now, before any task
     finally:
         pool.shutdown(cancel=True)
         pool.shutdown(cancel=True)  # a second shutdown does nothing
@@ -109,3 +114,76 @@ def test_workers_import_what_a_part_needs_before_the_first_task() -> None:
         assert pool.submit(_modules_missing, wanted).result(timeout=60) == []
     finally:
         pool.shutdown()
+
+
+_SERVER_PROBE = r'''
+import json, os, sys
+
+def probe(_):
+    server = os.getppid()
+    with open(f"/proc/{server}/maps") as maps:
+        arrow_mapped = "libarrow" in maps.read()
+    return {"pid": os.getpid(), "parent": server, "arrow_in_parent_of_worker": arrow_mapped}
+
+from mldata.executors.process import ProcessExecutor
+
+pool = ProcessExecutor(2)
+try:
+    results = [pool.submit(probe, None).result(timeout=60) for _ in range(6)]
+finally:
+    pool.shutdown()
+server = results[0]["parent"]
+try:
+    os.kill(server, 0)
+    server_alive = True
+except ProcessLookupError:
+    server_alive = False
+print(json.dumps({"me": os.getpid(), "results": results, "server_alive_after_shutdown": server_alive,
+                  "pyarrow_here": "pyarrow" in sys.modules}))
+'''
+
+
+def _probe_workers(tmp_path: Path, env: dict[str, str]) -> dict:
+    import json
+
+    script = tmp_path / "probe.py"
+    script.write_text(_SERVER_PROBE)
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, **env}, cwd=str(Path(__file__).resolve().parents[2]))
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
+    return json.loads(r.stdout)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or sys.version_info >= (3, 14),
+                    reason="the forked fork server is used on Linux, Python < 3.14")
+def test_workers_are_forked_from_one_server_that_imported_pyarrow_for_all_of_them(tmp_path: Path) -> None:
+    # One pyarrow import (~0.35 s of CPU) for the whole pool instead of one per worker, and the
+    # parent still never imports pyarrow.
+    out = _probe_workers(tmp_path, {"MLDATA_START_METHOD": ""})
+    parents = {r["parent"] for r in out["results"]}
+    assert len(parents) == 1 and out["me"] not in parents  # the workers' parent is the server
+    assert all(r["arrow_in_parent_of_worker"] for r in out["results"])  # which has pyarrow loaded
+    assert not out["pyarrow_here"]
+    assert not out["server_alive_after_shutdown"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is for Linux")
+def test_the_start_method_can_be_chosen(tmp_path: Path) -> None:
+    out = _probe_workers(tmp_path, {"MLDATA_START_METHOD": "fork"})
+    assert {r["parent"] for r in out["results"]} == {out["me"]}  # forked by the build process itself
+    assert not any(r["arrow_in_parent_of_worker"] for r in out["results"])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or sys.version_info >= (3, 14),
+                    reason="the forked fork server is used on Linux, Python < 3.14")
+def test_a_pool_stopped_while_its_server_is_still_importing_stops_at_once() -> None:
+    # (e.g. Ctrl+C while the project loads, or a plan that runs inline after all)
+    script = ("import time; from mldata.executors.process import ProcessExecutor; t = time.perf_counter();"
+              "ProcessExecutor(2).start().shutdown(cancel=True); stop = time.perf_counter() - t;"
+              "t = time.perf_counter(); import pyarrow.compute, pyarrow.parquet; print(stop, time.perf_counter() - t)")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "MLDATA_START_METHOD": ""})
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    stop, pyarrow_import = map(float, r.stdout.split())
+    assert stop < pyarrow_import / 2  # the server's import is not waited for
