@@ -1,3 +1,3 @@
-from mldata.cli import main
+from mldata._launch import main
 
 main()

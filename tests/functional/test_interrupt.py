@@ -144,3 +144,20 @@ def test_given_two_builds_at_once_the_second_waits_or_refuses(tmp_path: Path, re
     assert "waiting for another mldata build" in err2
     assert "nothing to do" in out2
     assert _snapshot(root) == reference
+
+
+def test_ctrl_c_while_the_command_is_still_importing_exits_130_without_a_traceback() -> None:
+    # A Ctrl+C in the first ~0.1 s (the CLI's imports) lands here: simulated by an import hook.
+    script = (
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'mldata.cli':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "from mldata._launch import main\n"
+        "main()\n"
+    )
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 130
+    assert r.stderr == "interrupted\n"
