@@ -736,3 +736,105 @@ def test_two_hundred_parts_merge_exactly_and_report_timings(tmp_path, capsys):
               f" vs zstd Parquet write {parquet_s * 1e3:.2f} ms; file {size / part_rows:.1f} B/row"
               f" (Parquet {(tmp_path / 'part.parquet').stat().st_size / part_rows:.1f} B/row);"
               f" two-level load+combine+merge after a one-part change {two_level_s * 1e3:.1f} ms")
+
+
+def _string_part(column: pa.Array, *, hint: bool | None, max_distinct: int = 10**6) -> partial.CategoricalPart:
+    """The part of one string column, fed as one batch, with the near-unique guess set to ``hint``."""
+    partial._NEAR_UNIQUE_HINTS.clear()
+    if hint is not None:
+        partial._NEAR_UNIQUE_HINTS["s"] = hint
+    schema = pa.schema([("s", column.type)])
+    profiler = PartialProfiler(schema, max_distinct=max_distinct)
+    profiler.update(pa.record_batch([column], schema=schema))
+    part = profiler.finish().columns["s"]
+    partial._NEAR_UNIQUE_HINTS.clear()
+    return part
+
+
+def _same_part(a: partial.CategoricalPart, b: partial.CategoricalPart) -> None:
+    assert (a.kind, a.arrow_type, a.n, a.n_missing, a.pruned) == (b.kind, b.arrow_type, b.n, b.n_missing, b.pruned)
+    assert a.keys.to_pylist() == b.keys.to_pylist()
+    assert a.counts.tolist() == b.counts.tolist()
+    assert (a.sketch is None) == (b.sketch is None)
+    if a.sketch is not None:
+        assert a.sketch.dtype == b.sketch.dtype and a.sketch.tolist() == b.sketch.tolist()
+
+
+string_columns = st.builds(
+    lambda n, unique_share, hot, null_share, seed, kind: _string_column(n, unique_share, hot, null_share, seed, kind),
+    st.integers(0, 5000), st.floats(0, 1), st.integers(0, 300), st.floats(0, 0.2), st.integers(0, 2**32),
+    st.sampled_from(["string", "large_string", "dictionary"]),
+)
+
+
+def _string_column(n: int, unique_share: float, hot: int, null_share: float, seed: int, kind: str) -> pa.Array:
+    rng = random.Random(seed)
+    values: list[str | None] = []
+    for _ in range(n):
+        r = rng.random()
+        if r < null_share:
+            values.append(None)
+        elif r < null_share + unique_share:
+            values.append(f"{rng.getrandbits(40):010x}")
+        else:
+            values.append(f"k{rng.randrange(max(1, hot))}")
+    array = pa.array(values, type=pa.large_string() if kind == "large_string" else pa.string())
+    return array.dictionary_encode() if kind == "dictionary" else array
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(column=string_columns)
+def test_a_string_part_from_key_hashes_should_equal_the_part_from_counting_keys(column: pa.Array):
+    # _StringCounts tries a near-unique one-batch column from its key hashes; whichever way it
+    # goes first (the hint), and whether the column is near-unique or not, the part is the same.
+    counted = _string_part(column, hint=False)
+    _same_part(_string_part(column, hint=True), counted)
+    _same_part(_string_part(column, hint=None), counted)
+
+
+def test_a_hash_collision_should_not_change_a_near_unique_part(monkeypatch):
+    rng = random.Random(21)
+    keys = [f"{rng.getrandbits(40):010x}" for _ in range(3000)] + ["twin-a", "twin-b", "hot", "hot", "hot"]
+    rng.shuffle(keys)
+    column = pa.array(keys)
+    real = partial.key_hashes
+
+    def colliding(values):  # "twin-b" hashes as "twin-a" does
+        hashes = real(values)
+        listed = values.to_pylist() if isinstance(values, pa.Array) else list(values)
+        twin = real(pa.array(["twin-a"]))[0]
+        hashes[[i for i, v in enumerate(listed) if v == "twin-b"]] = twin
+        return hashes
+
+    import mldata.stats.sketch as sketch_module
+
+    monkeypatch.setattr(partial, "key_hashes", colliding)
+    monkeypatch.setattr(sketch_module, "key_hashes", colliding)
+    summaries = []
+    near_unique = partial._StringCounts._near_unique
+
+    def spy(self, array, *, probe):
+        summaries.append(near_unique(self, array, probe=probe))
+        return summaries[-1]
+
+    monkeypatch.setattr(partial._StringCounts, "_near_unique", spy)
+    fast = _string_part(column, hint=True)
+    assert summaries and summaries[0] is fast  # from the hashes
+    assert fast.pruned and fast.keys.to_pylist() == ["hot"]  # the twins (once each) are not kept
+    _same_part(fast, _string_part(column, hint=False))
+
+
+def test_a_worker_should_guess_a_columns_regime_from_its_previous_part():
+    ids = pa.array([f"{i:08x}" for i in range(4000)])
+    partial._NEAR_UNIQUE_HINTS.clear()
+    schema = pa.schema([("s", pa.string())])
+    profiler = PartialProfiler(schema)
+    profiler.update(pa.record_batch([ids], schema=schema))
+    assert profiler.finish().columns["s"].pruned == 4000
+    assert partial._NEAR_UNIQUE_HINTS == {"s": True}
+    few = pa.array([f"k{i % 7}" for i in range(4000)])
+    profiler = PartialProfiler(schema)
+    profiler.update(pa.record_batch([few], schema=schema))
+    assert profiler.finish().columns["s"].pruned == 0
+    assert partial._NEAR_UNIQUE_HINTS == {"s": False}
+    partial._NEAR_UNIQUE_HINTS.clear()
