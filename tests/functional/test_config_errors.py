@@ -164,7 +164,7 @@ def test_given_a_missing_source_file_it_is_a_config_error(project: ProjectDir) -
 
 def test_given_a_python_tag_yaml_is_loaded_safely(project: ProjectDir, tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
-    err = _bad(project, f"""
+    _bad(project, f"""
         version: 1
         sources:
           raw: !!python/object/apply:os.system ["touch {marker}"]

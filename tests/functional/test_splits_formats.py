@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pyarrow.csv as pacsv
-import pyarrow.dataset as ds
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 import pytest
