@@ -24,6 +24,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 from typing import Any, Sequence
 
 
@@ -85,6 +86,9 @@ def forked_server_context(preload: Sequence[str]) -> Any | None:
         if pid == 0:  # the server
             code = 0
             try:
+                # forked while holding the lock: a worker's own forkserver use (a user step that
+                # starts a pool) must not find it taken forever
+                server._lock = threading.Lock()
                 os.close(alive_w)
                 _die_with_parent()
                 forkserver.main(listener.fileno(), alive_r, list(preload))

@@ -123,7 +123,14 @@ def probe(_):
     server = os.getppid()
     with open(f"/proc/{server}/maps") as maps:
         arrow_mapped = "libarrow" in maps.read()
-    return {"pid": os.getpid(), "parent": server, "arrow_in_parent_of_worker": arrow_mapped}
+    from multiprocessing import forkserver
+
+    lock = forkserver._forkserver._lock  # a step starting its own forkserver pool takes it
+    lock_free = lock.acquire(blocking=False)
+    if lock_free:
+        lock.release()
+    return {"pid": os.getpid(), "parent": server, "arrow_in_parent_of_worker": arrow_mapped,
+            "forkserver_lock_free": lock_free}
 
 from mldata.executors.process import ProcessExecutor
 
@@ -164,6 +171,7 @@ def test_workers_are_forked_from_one_server_that_imported_pyarrow_for_all_of_the
     parents = {r["parent"] for r in out["results"]}
     assert len(parents) == 1 and out["me"] not in parents  # the workers' parent is the server
     assert all(r["arrow_in_parent_of_worker"] for r in out["results"])  # which has pyarrow loaded
+    assert all(r["forkserver_lock_free"] for r in out["results"])
     assert not out["pyarrow_here"]
     assert not out["server_alive_after_shutdown"]
 
