@@ -692,9 +692,27 @@ def _ref(node, row):
         for arg in node.args:
             v = _ref(arg, row)
             if v is not None:
-                return v
+                # the result has the arguments' common type: coalesce(j, f) of j = -3 is -3.0,
+                # and 0 * -3.0 is -0.0 (so i / (0 * coalesce(j, f)) is -inf, not inf)
+                return float(v) if _is_float(node) and not isinstance(v, bool) else v
         return None
     raise AssertionError(node)
+
+
+def _is_float(node) -> bool:
+    """Whether a numeric tree of the generated expressions has type float64 (the column f, a
+    division, or anything holding one) rather than int64."""
+    if isinstance(node, Column):
+        return node.name == "f"
+    if isinstance(node, Literal):
+        return isinstance(node.value, float)
+    if isinstance(node, Binary):
+        return node.op == "/" or _is_float(node.left) or _is_float(node.right)
+    if isinstance(node, Unary):
+        return _is_float(node.operand)
+    if isinstance(node, Call):
+        return any(_is_float(a) for a in node.args)
+    return False
 
 
 _int_cols = st.sampled_from(["i", "j"]).map(Column)
