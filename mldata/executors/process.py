@@ -7,12 +7,13 @@ the "fork" start method safe (no threads to fork); elsewhere "spawn" is used.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import sys
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 
 #: What a part task imports: pyarrow (0.3 s, numpy with it), its compute functions (0.05 s) and
@@ -60,6 +61,24 @@ class _Gated:
 
 def _ready(_: Any = None) -> None:
     """A task that does nothing: submitting it makes the pool start (and warm up) its workers."""
+
+
+@contextlib.contextmanager
+def stop_signals_deferred() -> Iterator[None]:
+    """Within: SIGINT ignored and SIGTERM at its default (in the main thread), so that processes
+    forked here start that way (Ctrl+C goes to the whole process group; the build process decides
+    what to stop, and stops its workers itself). The handlers are restored on exit."""
+    import signal
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),
+                    signal.SIGTERM: signal.signal(signal.SIGTERM, signal.SIG_DFL)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _die_with_parent() -> None:
@@ -163,20 +182,9 @@ class ProcessExecutor:
             return self._pool.submit(fn, task)
         self._started = True
         # The first submit forks the workers. Until _warm_up runs they would keep the parent's
-        # signal handlers (KeyboardInterrupt: a traceback if Ctrl+C or a stop comes that early),
-        # so they are forked ignoring SIGINT and with the default SIGTERM.
-        import signal
-
-        main = threading.current_thread() is threading.main_thread()
-        previous = {}
-        if main:
-            previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),
-                        signal.SIGTERM: signal.signal(signal.SIGTERM, signal.SIG_DFL)}
-        try:
+        # signal handlers (KeyboardInterrupt: a traceback if Ctrl+C or a stop comes that early).
+        with stop_signals_deferred():
             return self._pool.submit(fn, task)
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
 
     def shutdown(self, *, cancel: bool = False) -> None:
         """Wait for the workers to finish; with ``cancel``, drop queued work and stop them now.

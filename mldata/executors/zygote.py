@@ -25,7 +25,7 @@ import signal
 import socket
 import sys
 import threading
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
 
 def forked_server_context(preload: Sequence[str]) -> Any | None:
@@ -35,6 +35,8 @@ def forked_server_context(preload: Sequence[str]) -> Any | None:
         return None
     import multiprocessing
     from multiprocessing import connection, forkserver, resource_tracker, util
+
+    from mldata.executors.process import stop_signals_deferred
 
     server = getattr(forkserver, "_forkserver", None)
     if server is None or not all(hasattr(server, a) for a in
@@ -72,33 +74,17 @@ def forked_server_context(preload: Sequence[str]) -> Any | None:
                 stream.flush()  # or the child would flush a copy of the buffered output
             except (OSError, ValueError, AttributeError):
                 pass
-        # The server and the workers it forks start with SIGINT ignored (Ctrl+C goes to the
-        # whole process group; the build process decides) and the default SIGTERM.
-        previous = _block_stop_signals()
+        # the server, and the workers it forks, start with SIGINT ignored and the default SIGTERM
         try:
-            pid = os.fork()
+            with stop_signals_deferred():
+                pid = os.fork()
+                if pid == 0:  # the server: it never leaves this block (nor restores the handlers)
+                    _serve(server, listener, alive_r, alive_w, preload)
         except OSError:
-            _restore(previous)
             os.close(alive_r)
             os.close(alive_w)
             listener.close()
             return None
-        if pid == 0:  # the server
-            code = 0
-            try:
-                # forked while holding the lock: a worker's own forkserver use (a user step that
-                # starts a pool) must not find it taken forever
-                server._lock = threading.Lock()
-                os.close(alive_w)
-                _die_with_parent()
-                forkserver.main(listener.fileno(), alive_r, list(preload))
-            except SystemExit:
-                pass
-            except BaseException:
-                code = 1
-            finally:
-                os._exit(code)  # never run the build process's atexit handlers or flush its buffers
-        _restore(previous)
         os.close(alive_r)
         listener.close()
         server._forkserver_address = address
@@ -130,21 +116,23 @@ def stop_server() -> None:
         server._forkserver_pid = server._forkserver_address = server._forkserver_alive_fd = None
 
 
-def _block_stop_signals() -> dict[int, Any]:
-    import threading
+def _serve(server: Any, listener: socket.socket, alive_r: int, alive_w: int, preload: Sequence[str]) -> NoReturn:
+    """Run the fork server in the forked child, then exit it."""
+    from multiprocessing import forkserver
 
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-    return {signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),
-            signal.SIGTERM: signal.signal(signal.SIGTERM, signal.SIG_DFL)}
+    from mldata.executors.process import _die_with_parent
 
-
-def _restore(previous: dict[int, Any]) -> None:
-    for signum, handler in previous.items():
-        signal.signal(signum, handler)
-
-
-def _die_with_parent() -> None:
-    from mldata.executors.process import _die_with_parent as die
-
-    die()
+    code = 0
+    try:
+        # forked while holding the lock: a worker's own forkserver use (a user step that starts a
+        # pool) must not find it taken forever
+        server._lock = threading.Lock()
+        os.close(alive_w)
+        _die_with_parent()
+        forkserver.main(listener.fileno(), alive_r, list(preload))
+    except SystemExit:
+        pass
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)  # never run the build process's atexit handlers or flush its buffers
