@@ -23,23 +23,23 @@ import bisect
 import dataclasses
 import enum
 import math
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from mldata.formats import SUMMARY_RESOLUTION
-from mldata.stats.timestamps import parse_iso_ns
 
 if TYPE_CHECKING:
+    import numpy as np
     import pyarrow as pa
 
     from mldata.stats.profile import NumericData
 
-# This module imports neither pyarrow nor the profiler (mldata.stats.profile) at load time: make's
-# drift gate compares two stored profiles, often in the build process itself (a rebuild from
-# cached parts), and those imports cost it ~0.1 s. Only drift of raw data needs them.
+# This module imports neither numpy, pyarrow nor the profiler (mldata.stats.profile) at load time,
+# and comparing two stored profiles (drift_profiles) needs none of them: make's drift gate does
+# that, often in the build process itself (a rebuild from cached parts), where importing numpy
+# alone cost ~0.1 s. Drift of raw data imports numpy where it starts.
 
 
 def _chi2_sf(x: float, dof: int) -> float:
@@ -74,11 +74,20 @@ def _chi2_sf(x: float, dof: int) -> float:
 
 def _chi2_homogeneity(table: Sequence[Sequence[float]]) -> tuple[float, float, int]:
     """Pearson's chi-square test of homogeneity without Yates correction: (statistic, p, dof),
-    computed as scipy.stats.chi2_contingency(table, correction=False) does (same operations)."""
-    observed = np.asarray(table, dtype=np.float64)
-    expected = np.multiply.outer(observed.sum(axis=1), observed.sum(axis=0)) / observed.sum()
-    dof = (observed.shape[0] - 1) * (observed.shape[1] - 1)
-    stat = float(((observed - expected) ** 2 / expected).sum())
+    as scipy.stats.chi2_contingency(table, correction=False) computes it: expected counts
+    row total * column total / total, and the sum of (observed - expected)**2 / expected (here
+    correctly rounded, where scipy's numpy sum is pairwise: they agree to about 1e-15)."""
+    observed = [[float(x) for x in row] for row in table]
+    rows = [math.fsum(row) for row in observed]
+    columns = [math.fsum(column) for column in zip(*observed)]
+    total = math.fsum(rows)
+    terms = []
+    for row, row_total in zip(observed, rows):
+        for count, column_total in zip(row, columns):
+            expected = row_total * column_total / total
+            terms.append((count - expected) * (count - expected) / expected)
+    stat = math.fsum(terms)
+    dof = (len(observed) - 1) * (len(columns) - 1)
     return stat, _chi2_sf(stat, dof), dof
 
 
@@ -363,10 +372,13 @@ def numeric_edges(sorted_baseline: np.ndarray, bins: int) -> np.ndarray:
     Integer arithmetic picks the order statistic; ``np.quantile(method="inverted_cdf")`` does not
     (it computes n*p in floating point and can pick x_(j+1)).
     """
+    import numpy as np
+
+    from mldata.stats.sketch import sorted_unique
+
     n = int(sorted_baseline.size)
     if n == 0:
         raise ValueError("no baseline values to bin")
-    from mldata.stats.sketch import sorted_unique
 
     candidates = [sorted_baseline[(n * i + bins - 1) // bins - 1] for i in range(1, bins)]
     return sorted_unique(np.asarray(candidates, dtype=sorted_baseline.dtype))
@@ -374,6 +386,8 @@ def numeric_edges(sorted_baseline: np.ndarray, bins: int) -> np.ndarray:
 
 def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Rows per right-closed bin (-inf, e1], (e1, e2], ..., (em, +inf)."""
+    import numpy as np
+
     index = np.searchsorted(edges, values, side="left")
     return np.bincount(index, minlength=len(edges) + 1).astype(np.int64)
 
@@ -385,6 +399,14 @@ def baseline_bins_from_summary(drift_summary: Mapping[str, Any], bins: int) -> t
     summary stored, and x_(t) is the first stored point whose cumulative count reaches t. Counts
     are differences of cumulative counts. The result equals binning the raw baseline.
     """
+    import numpy as np
+
+    edges, counts = _bins_from_summary(drift_summary, bins)
+    return np.asarray(edges), np.asarray(counts, dtype=np.int64)
+
+
+def _bins_from_summary(drift_summary: Mapping[str, Any], bins: int) -> tuple[list[Any], list[int]]:
+    """:func:`baseline_bins_from_summary` as plain lists (no numpy: make's drift gate)."""
     resolution = int(drift_summary["resolution"])
     n = int(drift_summary["n"])
     points = drift_summary["points"]
@@ -407,8 +429,8 @@ def baseline_bins_from_summary(drift_summary: Mapping[str, Any], bins: int) -> t
             continue
         edges.append(values[k])
         edge_cums.append(cums[k])
-    counts = np.diff(np.asarray([0, *edge_cums, n], dtype=np.int64))
-    return np.asarray(edges), counts
+    bounds = [0, *edge_cums, n]
+    return edges, [b - a for a, b in zip(bounds, bounds[1:])]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -551,6 +573,8 @@ def drift_numeric_raw(baseline: Any, current: Any, config: DriftConfig = DriftCo
     ±inf are counted apart (both are checked by the missing/inf checks, not the distribution).
     KS is exact: ``_scipy_stats().ks_2samp(method="asymp")``.
     """
+    import numpy as np
+
     from mldata.stats.profile import numeric_data
 
     b = numeric_data(baseline)
@@ -579,6 +603,8 @@ def drift_numeric_vs_summary(baseline_summary: Mapping[str, Any], current: Any,
 
 
 def _numeric_vs_summary(baseline: Mapping[str, Any], current: NumericData, config: DriftConfig) -> ColumnDrift:
+    import numpy as np
+
     summary = baseline["drift_summary"] if "drift_summary" in baseline else baseline
     kind = baseline.get("type", current.kind)
     checks = {}  # a bare drift_summary has no missing/inf counts to compare
@@ -605,6 +631,8 @@ def ks_bounds_from_summary(drift_summary: Mapping[str, Any], current_sorted: np.
     consecutive points (and in the two open ends) both CDFs are monotone, so
     D_upper = max over gaps of max(F_b(t+) - F_c(t-), F_c(t+) - F_b(t-)).
     """
+    import numpy as np
+
     n = int(drift_summary["n"])
     m = int(current_sorted.size)
     points = drift_summary["points"]
@@ -659,12 +687,13 @@ def _insufficient(kind: str, mode: str, n: float, m: float, checks: Mapping[str,
 # ---------------------------------------------------------------------------------------------
 
 
-def approximate_current_counts(current_summary: Mapping[str, Any], edges: np.ndarray,
-                               current_min: float | None, current_max: float | None) -> np.ndarray:
+def approximate_current_counts(current_summary: Mapping[str, Any], edges: Sequence[Any],
+                               current_min: float | None, current_max: float | None) -> list[float]:
     """Estimated current rows per baseline bin when the current side is only a summary.
 
     The current CDF is linearly interpolated between its stored (value, cumulative count) points,
-    uniform in the tails between the extreme points and min/max, and clamped to [0, m].
+    uniform in the tails between the extreme points and min/max, and clamped to [0, m]. (Plain
+    floats, computed as ``np.interp`` computes them: no numpy for make's drift gate.)
     """
     m = float(current_summary["n"])
     xs = [float(point[0]) for point in current_summary["points"]]
@@ -675,9 +704,34 @@ def approximate_current_counts(current_summary: Mapping[str, Any], edges: np.nda
     if current_max is not None and current_max > xs[-1]:
         xs.append(float(current_max))
         ys.append(m)
-    cdf = np.interp(np.asarray(edges, dtype=np.float64), xs, ys, left=0.0, right=m)
-    cdf = np.clip(np.maximum.accumulate(cdf), 0.0, m)
-    return np.diff(np.concatenate([[0.0], cdf, [m]]))
+    cdf: list[float] = []
+    running = -math.inf
+    for edge in edges:
+        running = max(running, _interp(float(edge), xs, ys, 0.0, m))  # a CDF does not decrease
+        cdf.append(min(max(running, 0.0), m))
+    bounds = [0.0, *cdf, m]
+    return [b - a for a, b in zip(bounds, bounds[1:])]
+
+
+def _interp(x: float, xp: Sequence[float], fp: Sequence[float], left: float, right: float) -> float:
+    """``np.interp(x, xp, fp, left, right)`` for one point and increasing ``xp``, with numpy's
+    operations and special cases (so the same float)."""
+    if x > xp[-1]:
+        return right
+    if x < xp[0]:
+        return left
+    if x == xp[-1]:
+        return fp[-1]
+    j = bisect.bisect_right(xp, x) - 1
+    if xp[j] == x:
+        return fp[j]
+    slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j])
+    value = slope * (x - xp[j]) + fp[j]
+    if math.isnan(value):  # an infinite slope: numpy retries from the right end, then the flat case
+        value = slope * (x - xp[j + 1]) + fp[j + 1]
+        if math.isnan(value) and fp[j] == fp[j + 1]:
+            value = fp[j]
+    return value
 
 
 def _numeric_summaries(baseline: Mapping[str, Any], current: Mapping[str, Any], config: DriftConfig) -> ColumnDrift:
@@ -689,12 +743,14 @@ def _numeric_summaries(baseline: Mapping[str, Any], current: Mapping[str, Any], 
         checks["neg_inf"] = count_drift(baseline["n_neg_inf"], baseline["n"], current["n_neg_inf"], current["n"], config)
     if n == 0 or m == 0:
         return _insufficient(kind, "approximate", n, m, checks)
-    edges, b_counts = baseline_bins_from_summary(baseline["drift_summary"], config.bins)
+    edges, b_counts = _bins_from_summary(baseline["drift_summary"], config.bins)
     lo, hi = current.get("min"), current.get("max")
     if kind == "datetime":
+        from mldata.stats.timestamps import parse_iso_ns  # numpy: datetime drift is opt-in
+
         lo, hi = (parse_iso_ns(lo) if lo else None), (parse_iso_ns(hi) if hi else None)
     c_counts = approximate_current_counts(current["drift_summary"], edges, lo, hi)
-    return _numeric_result(kind, "approximate", edges, b_counts.tolist(), c_counts.tolist(), config, checks)
+    return _numeric_result(kind, "approximate", edges, b_counts, c_counts, config, checks)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -875,10 +931,12 @@ def _family(kind: str) -> str:
 
 def _plain(value: Any) -> Any:
     """A count or edge as a plain Python number: integral floats of counts stay as they are."""
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
+    np = sys.modules.get("numpy")  # a numpy number exists only if numpy was imported
+    if np is not None:
+        if isinstance(value, np.integer):
+            return int(value)
+        if isinstance(value, np.floating):
+            return float(value)
     return value
 
 
@@ -889,9 +947,7 @@ def _json_ready(value: Any) -> Any:
         return {key: _json_ready(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [_json_ready(item) for item in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
+    value = _plain(value)
+    if isinstance(value, float):
         return value if math.isfinite(value) else None
     return value

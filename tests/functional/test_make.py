@@ -515,7 +515,8 @@ def _make_without_importing(root: Path, args: list[str], modules: tuple[str, ...
 
 def test_a_rebuild_from_cached_parts_imports_no_pyarrow(project: ProjectDir) -> None:
     """Reverting a file: its part and the merged profile come from the cache, the drift gate
-    compares two stored profiles; none of it needs pyarrow (0.3 s of imports) in the build."""
+    compares two stored profiles; none of it needs pyarrow (0.3 s of imports) or numpy (0.1 s)
+    in the build."""
     project.config(BASIC_CONFIG.split("  top:")[0])  # the partitioned target alone: finished inline
     for i in range(3):
         project.write(f"data/part{i}.csv", csv_rows(20, start=i * 100))
@@ -525,7 +526,8 @@ def test_a_rebuild_from_cached_parts_imports_no_pyarrow(project: ProjectDir) -> 
     project.write("data/part1.csv", csv_rows(25, start=100))
     assert project.run("make").code == 0
     project.write("data/part1.csv", original)
-    out = _make_without_importing(project.root, [], ("pyarrow", "mldata.stats.profile", "mldata.stats.partial"))
+    out = _make_without_importing(project.root, [], ("pyarrow", "numpy", "mldata.stats.profile",
+                                                     "mldata.stats.partial"))
     assert "1 partial" in out
     reverted = json.loads(project.lock_text())["targets"]["clean"]
     assert reverted["profile"] == first["profile"] and reverted["data_hash"] == first["data_hash"]

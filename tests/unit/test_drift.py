@@ -18,7 +18,7 @@ import pyarrow as pa
 import pytest
 import scipy.spatial.distance
 import scipy.stats
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from mldata.stats import (
@@ -743,3 +743,69 @@ def test_a_bin_empty_on_both_sides_changes_no_metric():
     assert with_empty == without
     ref = ref_metrics([0, 0, 1], [0, 1, 0])
     assert close(with_empty[0], ref["psi"]) and close(with_empty[1], ref["kl"]) and close(with_empty[2], ref["js"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparing stored profiles without numpy (make's drift gate)
+# ---------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(points=st.lists(st.tuples(st.floats(-1e6, 1e6), st.integers(1, 50)), min_size=1, max_size=40, unique_by=lambda p: p[0]),
+       edges=st.lists(st.floats(-2e6, 2e6), min_size=1, max_size=30),
+       low=st.one_of(st.none(), st.floats(-3e6, 3e6)), high=st.one_of(st.none(), st.floats(-3e6, 3e6)))
+def test_approximate_current_counts_should_equal_numpys_interpolation(points, edges, low, high) -> None:
+    """The summary-vs-summary path computes np.interp's floats without numpy."""
+    from mldata.stats.drift import approximate_current_counts
+
+    points = sorted(points)
+    cums = np.cumsum([count for _, count in points]).tolist()
+    summary = {"n": cums[-1], "points": [[value, cum] for (value, _), cum in zip(points, cums)]}
+    edges = sorted(set(edges))
+    # the reference: what this function computed with numpy
+    m = float(summary["n"])
+    xs, ys = [float(v) for v, _ in points], [float(c) for c in cums]
+    if low is not None and low < xs[0]:
+        xs.insert(0, low)
+        ys.insert(0, 0.0)
+    if high is not None and high > xs[-1]:
+        xs.append(high)
+        ys.append(m)
+    cdf = np.interp(np.asarray(edges, dtype=np.float64), xs, ys, left=0.0, right=m)
+    cdf = np.clip(np.maximum.accumulate(cdf), 0.0, m)
+    expected = np.diff(np.concatenate([[0.0], cdf, [m]])).tolist()
+    assert approximate_current_counts(summary, edges, low, high) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 10**6), min_size=2, max_size=12), min_size=2, max_size=2))
+def test_chi2_homogeneity_should_match_scipy(table) -> None:
+    from mldata.stats.drift import _chi2_homogeneity
+
+    width = min(len(row) for row in table)
+    table = [row[:width] for row in table]
+    assume(all(sum(row) > 0 for row in table) and all(a + b > 0 for a, b in zip(*table)))
+    stat, p, dof = _chi2_homogeneity(table)
+    expected = scipy.stats.chi2_contingency(table, correction=False)
+    assert dof == expected[2]
+    assert abs(stat - expected[0]) <= 1e-12 * max(1.0, expected[0])
+    assert abs(p - expected[1]) <= 1e-9 * max(1.0, expected[1]) or abs(p - expected[1]) < 1e-12
+
+
+def test_comparing_two_stored_profiles_should_not_import_numpy() -> None:
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(5)
+    n = 2_000
+    base = _profile(x=rng.normal(size=n), cat=pa.array(rng.choice(["a", "b", "c"], size=n)))
+    cur = _profile(x=rng.normal(0.5, 1, size=n), cat=pa.array(rng.choice(["a", "b", "d"], size=n)))
+    expected = {name: r.to_dict() for name, r in drift_profiles(base, cur).items()}
+    code = ("import json, sys; from mldata.stats.drift import drift_profiles; b, c = json.loads(sys.stdin.read());"
+            "out = {k: r.to_dict() for k, r in drift_profiles(b, c).items()};"
+            "print(json.dumps([out, 'numpy' in sys.modules]))")
+    run = subprocess.run([sys.executable, "-c", code], input=json.dumps([base, cur]), capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    got, numpy_loaded = json.loads(run.stdout)
+    assert not numpy_loaded
+    assert got == json.loads(json.dumps(expected))
