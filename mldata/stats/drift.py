@@ -415,6 +415,8 @@ def _bins_from_summary(drift_summary: Mapping[str, Any], bins: int) -> tuple[lis
     if n == 0:
         raise ValueError("the summary holds no values")
     values = [point[0] for point in points]
+    if any(isinstance(v, float) for v in values):  # one type for all edges, as np.asarray gives
+        values = [float(v) for v in values]
     cums = [int(point[1]) for point in points]
     if any(b <= a for a, b in zip(cums, cums[1:])) or any(b <= a for a, b in zip(values, values[1:])) or cums[-1] > n:
         raise ValueError("inconsistent drift_summary: points must increase and counts stay <= n")

@@ -809,3 +809,16 @@ def test_comparing_two_stored_profiles_should_not_import_numpy() -> None:
     got, numpy_loaded = json.loads(run.stdout)
     assert not numpy_loaded
     assert got == json.loads(json.dumps(expected))
+
+
+def test_summary_edges_should_have_one_type_as_before() -> None:
+    """A summary read back from JSON may mix 5 and 5.5: the edges are all floats then (as numpy
+    made them), and stay ints for datetime nanoseconds."""
+    from mldata.stats.drift import _bins_from_summary
+
+    edges, counts = _bins_from_summary({"resolution": 100, "n": 4, "points": [[5, 1], [5.5, 2], [7, 3], [8, 4]]}, 2)
+    assert edges == [5.5] and all(type(e) is float for e in edges) and counts == [2, 2]
+    edges, _ = _bins_from_summary({"resolution": 100, "n": 4, "points": [[10, 1], [20, 2], [30, 3], [40, 4]]}, 4)
+    assert edges == [10, 20, 30] and all(type(e) is int for e in edges)
+    np_edges, np_counts = baseline_bins_from_summary({"resolution": 100, "n": 4, "points": [[5, 1], [5.5, 2], [7, 3], [8, 4]]}, 2)
+    assert np_edges.dtype == np.float64 and np_counts.tolist() == [2, 2]
