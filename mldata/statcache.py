@@ -49,16 +49,12 @@ class StatCache:
         """The blake3 digest of a file, from the cache when its stat is unchanged."""
         key = os.fspath(path)
         st = os.stat(key)
-        entry = self._entries.get(key)
-        if entry is not None and entry[0] == st.st_size and entry[1] == st.st_mtime_ns and entry[2] == st.st_ino:
-            return entry[3]
+        known = self._known(key, st)
+        if known is not None:
+            return known
         if self.on_hash is not None and st.st_size >= self.report_min_bytes:
             self.on_hash(key, st.st_size)
-        digest = file_digest(key)
-        self.hashed_bytes += st.st_size
-        self.hashed_files += 1
-        self._store(key, st, digest)
-        return digest
+        return self._hashed(key, st, file_digest(key))
 
     def digest_many(self, paths: Sequence[str | os.PathLike[str]]) -> list[str]:
         """The digests of many files, in order (as :meth:`digest` each).
@@ -74,10 +70,10 @@ class StatCache:
         small: list[tuple[int, os.stat_result]] = []
         for i, key in enumerate(keys):
             st = os.stat(key)
-            entry = self._entries.get(key)
-            if entry is not None and entry[0] == st.st_size and entry[1] == st.st_mtime_ns and entry[2] == st.st_ino:
-                digests[i] = entry[3]
-            elif st.st_size < THREADED_MIN_BYTES:
+            digests[i] = self._known(key, st)
+            if digests[i] is not None:
+                continue
+            if st.st_size < THREADED_MIN_BYTES:
                 small.append((i, st))
             else:
                 digests[i] = self.digest(key)
@@ -93,12 +89,23 @@ class StatCache:
         else:
             hashed = [file_digest(keys[i]) for i, _ in small]
         for (i, st), digest in zip(small, hashed):
-            self.hashed_bytes += st.st_size
-            self.hashed_files += 1
-            self._store(keys[i], st, digest)
-            digests[i] = digest
+            digests[i] = self._hashed(keys[i], st, digest)
         assert all(d is not None for d in digests)
         return digests  # type: ignore[return-value]
+
+    def _known(self, key: str, st: os.stat_result) -> str | None:
+        """The cached digest of a file whose size, mtime and inode are unchanged, else None."""
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] == st.st_size and entry[1] == st.st_mtime_ns and entry[2] == st.st_ino:
+            return entry[3]
+        return None
+
+    def _hashed(self, key: str, st: os.stat_result, digest: str) -> str:
+        """Count and remember a digest this process just computed; return it."""
+        self.hashed_bytes += st.st_size
+        self.hashed_files += 1
+        self._store(key, st, digest)
+        return digest
 
     def record(self, path: str | os.PathLike[str], digest: str) -> None:
         """Remember the digest of a file this process just wrote (so it is not hashed again)."""

@@ -1,7 +1,8 @@
 """How stored profiles write datetimes: ISO-8601 UTC text of epoch nanoseconds, and back.
 
-Apart from mldata.stats.profile so that comparing two stored profiles (mldata.stats.drift) needs
-numpy only, not pyarrow.
+Apart from mldata.stats.profile so that comparing two stored profiles (mldata.stats.drift) reads
+the datetime columns' bounds without pyarrow. (Only those need numpy there; the rest of the
+comparison needs neither.)
 """
 
 from __future__ import annotations
