@@ -10,7 +10,11 @@ inherit the imported pyarrow), one file per task.
 Like mldata's reader, the CSV reader runs single-threaded (``use_threads=False``): parallelism
 comes from the processes, one file each. ``--threads`` lets pyarrow use its thread pool instead.
 
-    python benchmarks/plain.py SRC OUT [--jobs 1|2|N] [--threads]
+The Parquet writer uses pyarrow's defaults: a dictionary for every column. ``--dictionary auto``
+makes it choose the columns as mldata's default (``dictionary: auto``,
+``mldata.writers.auto_dictionary``) does, for a like-for-like comparison of the rest.
+
+    python benchmarks/plain.py SRC OUT [--jobs 1|2|N] [--threads] [--dictionary all|auto]
     python benchmarks/plain.py FILE.csv OUT.parquet    # one file (what a Makefile rule runs)
 """
 
@@ -30,6 +34,7 @@ import pyarrow.parquet as pq
 
 NULL_VALUES = ["", "NA"]
 USE_THREADS = False
+AUTO_DICTIONARY = None  # mldata.writers.auto_dictionary with --dictionary auto
 
 
 def _f64(value: float) -> pa.Scalar:
@@ -55,14 +60,19 @@ def process(job: tuple[str, str]) -> int:
     table = table.filter(pc.and_kleene(pc.is_valid(amount), pc.greater(amount, ZERO)))
     table = table.append_column("amount_eur", pc.multiply(table["amount"], EUR))
     tmp = dest + ".tmp"
-    pq.write_table(table, tmp, compression="zstd")
+    dictionary = AUTO_DICTIONARY(table.to_batches()[0]) if AUTO_DICTIONARY and table.num_rows else True
+    pq.write_table(table, tmp, compression="zstd", use_dictionary=dictionary)
     os.replace(tmp, dest)
     return table.num_rows
 
 
-def _init(use_threads: bool) -> None:
-    global USE_THREADS
+def _init(use_threads: bool, dictionary: str = "all") -> None:
+    global USE_THREADS, AUTO_DICTIONARY
     USE_THREADS = use_threads
+    if dictionary == "auto":
+        from mldata.writers import auto_dictionary
+
+        AUTO_DICTIONARY = auto_dictionary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,9 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("out", help="output folder")
     ap.add_argument("--jobs", "-j", type=int, default=1, help="worker processes (1: serial, in this process)")
     ap.add_argument("--threads", action="store_true", help="let pyarrow's CSV reader use threads")
+    ap.add_argument("--dictionary", choices=("all", "auto"), default="all",
+                    help="Parquet dictionary columns: all (pyarrow's default) or as mldata's dictionary: auto")
     args = ap.parse_args(argv)
     if os.path.isfile(args.src):  # one file to one output file
-        _init(args.threads)
+        _init(args.threads, args.dictionary)
         rows = process((args.src, args.out))
         print(f"1 file, {rows} rows written to {args.out}")
         return 0
@@ -86,13 +98,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     os.makedirs(args.out, exist_ok=True)
     jobs = [(f, os.path.join(args.out, os.path.splitext(os.path.basename(f))[0] + ".parquet")) for f in files]
-    _init(args.threads)
+    _init(args.threads, args.dictionary)
     if args.jobs <= 1:
         rows = sum(process(j) for j in jobs)
     else:
         method = "fork" if sys.platform.startswith("linux") else "spawn"
         ctx = multiprocessing.get_context(method)
-        with ctx.Pool(args.jobs, initializer=_init, initargs=(args.threads,)) as pool:
+        with ctx.Pool(args.jobs, initializer=_init, initargs=(args.threads, args.dictionary)) as pool:
             rows = sum(pool.imap_unordered(process, jobs, chunksize=1))
     print(f"{len(files)} files, {rows} rows written to {args.out}")
     return 0

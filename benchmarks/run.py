@@ -293,8 +293,9 @@ class Harness:
     def plan(self, project: Path) -> Proc:
         return run_proc([self.mldata, "plan", "-C", str(project)])
 
-    def plain(self, project: Path, out: Path, jobs: int, **kw: Any) -> Proc:
-        return run_proc([self.python, str(HERE / "plain.py"), str(project), str(out), "--jobs", str(jobs)], **kw)
+    def plain(self, project: Path, out: Path, jobs: int, *extra: str, **kw: Any) -> Proc:
+        return run_proc([self.python, str(HERE / "plain.py"), str(project), str(out), "--jobs", str(jobs), *extra],
+                        **kw)
 
     @staticmethod
     def clean_state(project: Path) -> None:
@@ -316,6 +317,11 @@ class Harness:
              lambda: self.plain(project, plain_out, 1)),
             ("plain_2proc", f"plain pyarrow script, {a.plain_jobs} processes",
              lambda: self.plain(project, plain_out, a.plain_jobs)),
+            # the same, writing Parquet with the dictionary columns mldata's default chooses
+            ("plain_serial_auto", "plain script, serial, mldata's dictionary choice",
+             lambda: self.plain(project, plain_out, 1, "--dictionary", "auto")),
+            ("plain_2proc_auto", f"plain script, {a.plain_jobs} processes, mldata's dictionary choice",
+             lambda: self.plain(project, plain_out, a.plain_jobs, "--dictionary", "auto")),
             ("mldata_default", f"mldata make, default workers ({os.cpu_count()} CPUs)",
              lambda: self.make(project)),
             ("mldata_j1", "mldata make -j 1", lambda: self.make(project, "-j", "1")),
@@ -944,7 +950,8 @@ def build_rows(h: Harness) -> list[Row]:
         rows.append(Row(section, label, f"{r:.2f}x", f"{cr:.2f}x" if cr is not None else "", target, status))
 
     sec = "full build"
-    for k in ("plain_serial", "plain_2proc", "mldata_default", "mldata_j1", "mldata_noprof", "mldata_noprof_j1"):
+    for k in ("plain_serial", "plain_2proc", "plain_serial_auto", "plain_2proc_auto", "mldata_default", "mldata_j1",
+              "mldata_noprof", "mldata_noprof_j1"):
         timed(k, sec)
     ratio("default_vs_plain2", sec, "mldata default / plain 2 processes", "mldata_default", "plain_2proc", at_most=1.15)
     ratio("j1_vs_plain1", sec, "mldata -j 1 / plain serial", "mldata_j1", "plain_serial", at_most=1.15)
@@ -954,6 +961,13 @@ def build_rows(h: Harness) -> list[Row]:
           "plain_2proc", note="(engine alone)")
     ratio("noprof_j1_vs_plain1", sec, "profile: false: mldata -j 1 / plain serial", "mldata_noprof_j1",
           "plain_serial", note="(engine alone)")
+    # like for like: the floor writing the same Parquet encodings as mldata (dictionary: auto)
+    ratio("default_vs_plain2_auto", sec, "mldata default / plain 2 processes, same dictionary choice",
+          "mldata_default", "plain_2proc_auto", note="(like for like)")
+    ratio("j1_vs_plain1_auto", sec, "mldata -j 1 / plain serial, same dictionary choice", "mldata_j1",
+          "plain_serial_auto", note="(like for like)")
+    ratio("noprof_vs_plain2_auto", sec, "profile: false: mldata default / plain 2 processes, same dictionary choice",
+          "mldata_noprof", "plain_2proc_auto", note="(engine alone, like for like)")
     ratio("plain_scaling", sec, "floor scaling: plain serial / plain 2 processes", "plain_serial", "plain_2proc",
           note="(SPEC: ~1.65x)", cpu=False)
 

@@ -56,6 +56,9 @@ class PartTask:
     cache_file: str  # absolute path of the content-addressed part
     code_digests: dict[str, str]
     profile: bool | tuple[str, ...] = True  # the part's partial profile: every column, none, or these
+    # the target's Parquet options when the parts are its output files (writers.write_output)
+    row_group_size: int | None = None
+    dictionary: Any = "auto"
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,7 @@ def run_part(task: PartTask) -> PartResult:
         part_schema = out_schema.remove_metadata()
         profiler = _BoundedProfiler(part_schema, _profiled_columns(task.profile, part_schema.names))
     written = io.write_parquet(out_schema, batches, cache_file, codec=task.codec, level=task.level,
+                               row_group_size=task.row_group_size, dictionary=task.dictionary,
                                on_hashing=lambda: _phase(task.target, task.unit, "hashing"),
                                observe=profiler.update if profiler is not None else None)
     os.chmod(cache_file, 0o444)  # the cache is shared by hard links: discourage in-place edits
@@ -554,13 +558,17 @@ def _conform_part(part: PartRef, source: Path, schema: Any, task: TargetTask, ca
 
     from mldata import io
     from mldata.fingerprint import digest_json
+    from mldata.writers import dictionary_setting, parquet_options
 
-    key = digest_json([part.file_hash, io.schema_to_json(schema), task.codec, task.level])
+    opts = task.output
+    key = digest_json([part.file_hash, io.schema_to_json(schema), task.codec, task.level,
+                       parquet_options(opts.row_group_size, opts.dictionary)])
     dest = cache_dir / f"{key}.parquet"
     meta = read_part_meta(dest)
     if meta is None:
         table = _read_parquet(source).select(schema.names).cast(schema)
-        written = io.write_parquet(schema, table.to_batches(), dest, codec=task.codec, level=task.level)
+        written = io.write_parquet(schema, table.to_batches(), dest, codec=task.codec, level=task.level,
+                                   row_group_size=opts.row_group_size, dictionary=dictionary_setting(opts.dictionary))
         os.chmod(dest, 0o444)
         meta = {"rows": written.rows, "bytes": written.bytes, "file_hash": written.file_hash,
                 "data_hash": written.data_hash, "schema": io.schema_to_json(written.schema)}
@@ -646,7 +654,7 @@ def _write_single(task: TargetTask, table: Any) -> TargetResult:
     from mldata import io
     from mldata.fingerprint import combine_digests
     from mldata.stats.partial import merge_profiles, partial_profile
-    from mldata.writers import output_extension, write_output
+    from mldata.writers import dictionary_setting, output_extension, write_output
 
     verdict = _Verdict()
     if task.validation is not None:
@@ -689,7 +697,7 @@ def _write_single(task: TargetTask, table: Any) -> TargetResult:
         name = f"{split}/data{ext}" if split else f"data{ext}"
         written = write_output(piece.schema, piece.to_batches(), out_dir / name, format=opts.format, codec=task.codec,
                                level=task.level, row_group_size=opts.row_group_size,
-                               dictionary=True if opts.dictionary is None else opts.dictionary)
+                               dictionary=dictionary_setting(opts.dictionary))
         rec: dict[str, Any] = {"rows": written.rows, "bytes": written.bytes, "hash": written.file_hash,
                                "data": written.data_hash}
         if split:

@@ -211,8 +211,9 @@ def _models() -> dict[str, Any]:
         split: Optional[dict[str, Any]] = Field(
             None, description="stable splits: {ratios: {train: 0.8, ...}, seed, key, group, stratify}")
         row_group_size: Optional[int] = Field(None, ge=1, description="Parquet rows per row group")
-        dictionary: Optional[Union[bool, list[str]]] = Field(
-            None, description="Parquet dictionary encoding: true, false, or a list of columns")
+        dictionary: Optional[Union[Literal["auto"], StrictBool, list[str]]] = Field(
+            None, description="Parquet dictionary encoding: auto (the default: the columns that repeat their "
+                              "values), true (every column), false, or a list of columns")
         profile: Union[StrictBool, list[str]] = Field(
             True, description="the compact profile kept in the lock (drift's baseline): true (every column), "
                               "false (none), or a list of columns")
@@ -444,10 +445,10 @@ def suggest(word: str, candidates: list[str]) -> str | None:
 def _config_error(exc: Any, doc: Any, filename: str) -> ConfigError:
     """Turn a pydantic ValidationError into one ConfigError that lists every problem found."""
     problems: list[tuple[Location, str, str | None]] = []
-    for err in exc.errors():
+    for err in _merge_union_members(exc.errors(), doc):
         loc = tuple(err["loc"])
         where = locate(doc, loc, filename)
-        dotted = _dotted(loc)
+        dotted = _dotted(loc, doc)
         kind = err["type"]
         hint = None
         if kind == "extra_forbidden":
@@ -487,6 +488,34 @@ def _config_error(exc: Any, doc: Any, filename: str) -> ConfigError:
     )
 
 
+def _merge_union_members(errors: list[Any], doc: Any) -> list[Any]:
+    """pydantic reports a value that fits no member of a union once per member, the member's label
+    (``bool``, ``list[str]``, ...) appended to its path; merge those into one error per value,
+    "expected 'auto', a valid boolean or a valid list"."""
+    merged: list[Any] = []
+    by_value: dict[tuple[Any, ...], dict[str, Any]] = {}
+    locs = [tuple(err["loc"]) for err in errors]
+    for err, loc in zip(errors, locs):
+        member = (len(loc) > 1 and isinstance(loc[-1], str) and not _is_tag(loc, len(loc) - 1)
+                  and err["type"] not in ("extra_forbidden", "missing") and not isinstance(_node_at(doc, loc[:-1]), dict))
+        if not member:
+            merged.append(err)
+            continue
+        if any(len(other) > len(loc) and other[:len(loc) - 1] == loc[:-1] for other in locs):
+            continue  # the value fits a member's shape (a list): the errors inside it say what is wrong
+        expected = str(err["msg"]).removeprefix("Input should be ")
+        if loc[:-1] in by_value:
+            by_value[loc[:-1]]["expected"].append(expected)
+            continue
+        entry = {**err, "loc": loc[:-1], "expected": [expected]}
+        by_value[loc[:-1]] = entry
+        merged.append(entry)
+    for entry in by_value.values():
+        wanted = entry.pop("expected")
+        entry["msg"] = "expected " + (", ".join(wanted[:-1]) + " or " + wanted[-1] if len(wanted) > 1 else wanted[0])
+    return merged
+
+
 def _node_at(doc: Any, loc: tuple[Any, ...]) -> Any:
     node = doc
     for elem in loc:
@@ -497,11 +526,24 @@ def _node_at(doc: Any, loc: tuple[Any, ...]) -> Any:
     return node
 
 
-def _dotted(loc: tuple[Any, ...]) -> str:
+_MEMBER_LABELS = frozenset({"bool", "int", "float", "str", "list", "dict"})
+
+
+def _dotted(loc: tuple[Any, ...], doc: Any = None) -> str:
+    """A pydantic path as the YAML's dotted key path; given the document, without the labels of
+    union members (``list[str]``) that pydantic puts in paths."""
     out = ""
+    node = doc
     for i, elem in enumerate(loc):
         if _is_tag(loc, i):
             continue
+        if doc is not None and isinstance(elem, str) and ("[" in elem or elem in _MEMBER_LABELS) and not (
+                isinstance(node, dict) and elem in node):
+            continue
+        if isinstance(node, dict) and elem in node:
+            node = node[elem]
+        elif isinstance(node, list) and isinstance(elem, int) and 0 <= elem < len(node):
+            node = node[elem]
         if isinstance(elem, int):
             out += f"[{elem}]"
         else:

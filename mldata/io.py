@@ -226,18 +226,21 @@ def write_parquet(
     *,
     codec: str,
     level: int | None,
+    row_group_size: int | None = None,
+    dictionary: Any = "auto",
     on_hashing: Callable[[], None] | None = None,
     observe: Callable[[pa.RecordBatch], None] | None = None,
 ) -> Written:
     """Stream batches into ``dest`` as Parquet, atomically, hashing the logical data on the way
-    (:func:`mldata.writers.write_output` with the format fixed to Parquet).
+    (:func:`mldata.writers.write_output` with the format fixed to Parquet; ``row_group_size`` and
+    ``dictionary`` as there).
 
     ``observe`` sees every batch written (e.g. to profile the data in the same pass).
     """
     from mldata.writers import write_output
 
     return write_output(schema.remove_metadata(), batches, dest, format="parquet", codec=codec, level=level,
-                        on_hashing=on_hashing, observe=observe)
+                        row_group_size=row_group_size, dictionary=dictionary, on_hashing=on_hashing, observe=observe)
 
 
 def schema_to_json(schema: pa.Schema) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from mldata.fingerprint import code_digests, combine_digests, digest_json
 from mldata.lock import Lock
 from mldata.spec import STEP_SEMANTICS_VERSION, Compression, ProjectSpec, SourceSpec
 from mldata.statcache import StatCache
+from mldata.writers import parquet_options
 
 #: Intermediate parts of targets with global steps are internal; they use a fast codec, so a
 #: change of the target's compression does not recompute them.
@@ -195,6 +196,7 @@ class Scanner:
                 "reader": reader,
                 "code": prefix_code,
                 "encoding": part_compression.to_json(),
+                "parquet": parquet_options(**part_parquet_options(target)),
                 "step_semantics": STEP_SEMANTICS_VERSION,
             }
             prefix_digest = digest_json(prefix)
@@ -293,3 +295,12 @@ def _part_names(rels: list[str], base: str) -> dict[str, str]:
     for n in names.values():
         counts[n] = counts.get(n, 0) + 1
     return {rel: (n if counts[n] == 1 else stem(rel, False)) for rel, n in names.items()}
+
+
+def part_parquet_options(target: Any) -> dict[str, Any]:
+    """The Parquet options of a partitioned target's parts (PartTask's row_group_size, dictionary):
+    the target's own when the parts are its output files, the defaults when global steps follow
+    (the parts are then internal, and the finished table is written with the target's options)."""
+    if target.has_global_suffix:
+        return {"row_group_size": None, "dictionary": "auto"}
+    return {"row_group_size": target.row_group_size, "dictionary": "auto" if target.dictionary is None else target.dictionary}

@@ -37,7 +37,7 @@ from mldata.executors import Executor
 from mldata.graph import Graph
 from mldata.lock import Lock
 from mldata.plan import Action, Decision, Plan, decide_target
-from mldata.scan import INTERNAL_COMPRESSION, Scanner, TargetState
+from mldata.scan import INTERNAL_COMPRESSION, Scanner, TargetState, part_parquet_options
 from mldata.spec import ProjectSpec
 
 
@@ -107,6 +107,7 @@ class _Run:
                     cache_file=str(cache_file), code_digests=state.code,
                     # internal parts (global steps follow): the finished table is profiled instead
                     profile=False if target.has_global_suffix else target.profile,
+                    **part_parquet_options(target),
                 ))
         self.parts[name] = refs
         self.missing_parts[name] = len(tasks)

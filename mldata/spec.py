@@ -128,7 +128,7 @@ class TargetSpec:
     format: str = "parquet"  # parquet, csv, jsonl, arrow
     split: dict[str, Any] | None = None  # {ratios, seed, key, group, stratify} (mldata.split)
     row_group_size: int | None = None
-    dictionary: bool | list[str] | None = None
+    dictionary: bool | str | list[str] | None = None  # None or "auto": writers.auto_dictionary
     profile: bool | tuple[str, ...] = True  # the lock profile: every column, none, or these columns
 
     @property

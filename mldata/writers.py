@@ -35,8 +35,10 @@ JSON Lines (anything else is a clear error: use Parquet or Arrow for raw bytes).
 
 ``row_group_size`` is the number of rows per Parquet row group (default: one row group per
 canonical batch of 65,536 rows, as ``io.write_parquet``) and per Arrow IPC record batch;
-CSV/JSON Lines have no such unit and ignore it. ``dictionary`` is Parquet's ``use_dictionary``
-(True, False, or the columns to dictionary-encode); other formats ignore it.
+CSV/JSON Lines have no such unit and ignore it. ``dictionary`` is Parquet's dictionary encoding:
+``"auto"`` (the default: the columns that repeat their values, judged on the file's first batch by
+:func:`auto_dictionary`), True (every column, pyarrow's default), False, or the columns to encode;
+other formats ignore it.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Literal, Union
 
 from mldata.errors import BuildError
 from mldata.spec import PARQUET_CODEC_LEVELS
@@ -53,6 +55,11 @@ if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
     from mldata.io import Written
+
+#: Parquet dictionary encoding: "auto", every column (True), none (False), or these columns.
+Dictionary = Union[bool, Literal["auto"], list[str]]
+#: ``dictionary: auto`` judges a column on this many evenly spaced rows of a file's first batch.
+DICTIONARY_SAMPLE_ROWS = 512
 
 #: Output formats, and the names accepted for them.
 OUTPUT_FORMATS = ("parquet", "csv", "jsonl", "arrow")
@@ -71,6 +78,19 @@ DEFAULT_LEVELS = {"gzip": 9, "zstd": 1, "brotli": 8, "lz4": 1}
 _TEXT_SUFFIX = {"none": "", "gzip": ".gz", "zstd": ".zst"}
 #: Uncompressed text per zstd frame when a zstd level is given for CSV/JSON Lines.
 ZSTD_FRAME_BYTES = 16 << 20
+
+
+def dictionary_setting(setting: Dictionary | None) -> Dictionary:
+    """The writer's ``dictionary`` for a target's ``dictionary:`` setting (unset: "auto")."""
+    return "auto" if setting is None else setting
+
+
+def parquet_options(row_group_size: int | None, dictionary: Dictionary | None) -> dict[str, Any]:
+    """The Parquet options that decide a written file's bytes, for cache keys: a cached Parquet
+    file is reused only when it was written with the same ones. ``"writer"`` is the version of
+    the writer's choices: 2 picks the dictionary columns with :func:`auto_dictionary` (version 1,
+    before it, encoded every column)."""
+    return {"row_group_size": row_group_size, "dictionary": dictionary_setting(dictionary), "writer": 2}
 
 
 def normalize_format(fmt: str) -> str:
@@ -126,7 +146,7 @@ def write_output(
     codec: str,
     level: int | None,
     row_group_size: int | None = None,
-    dictionary: bool | list[str] = True,
+    dictionary: Dictionary = "auto",
     on_hashing: Callable[[], None] | None = None,
     observe: Callable[["pa.RecordBatch"], None] | None = None,
 ) -> "Written":
@@ -193,7 +213,7 @@ def encode_file(
     codec: str,
     level: int | None,
     row_group_size: int | None = None,
-    dictionary: bool | list[str] = True,
+    dictionary: Dictionary = "auto",
 ) -> None:
     """Write batches to ``path`` in a format (no temp file, no hashing: the bench uses this too)."""
     fmt = normalize_format(format)
@@ -222,22 +242,94 @@ def _regroup(batches: Iterable["pa.RecordBatch"], rows: int | None) -> Iterable[
 
 
 def _write_parquet(schema: "pa.Schema", batches: Iterable["pa.RecordBatch"], path: Path, codec: str,
-                   level: int | None, row_group_size: int | None, dictionary: bool | list[str]) -> None:
+                   level: int | None, row_group_size: int | None, dictionary: Dictionary) -> None:
     import pyarrow.parquet as pq
 
-    # The same options as io.write_parquet (plus dictionary): with the defaults the bytes are
-    # the same too. Each write_batch call is one row group (pyarrow does not merge calls), so
-    # row groups are sized by re-cutting the stream.
+    # Each write_batch call is one row group (pyarrow does not merge calls), so row groups are
+    # sized by re-cutting the stream.
+    stream = iter(_regroup(batches, row_group_size))
+    first = next(stream, None)
+    if dictionary == "auto":
+        # decided on the first batch, before the writer opens (its options are fixed then)
+        dictionary = auto_dictionary(first) if first is not None else False
+    elif not isinstance(dictionary, bool):
+        dictionary = list(dictionary)
     with pq.ParquetWriter(
         path,
         schema,
         compression=codec if codec != "none" else "NONE",
         compression_level=level,
         write_statistics=True,
-        use_dictionary=dictionary if isinstance(dictionary, bool) else list(dictionary),
+        use_dictionary=dictionary,
     ) as writer:
-        for batch in _regroup(batches, row_group_size):
+        if first is not None:
+            writer.write_batch(first)
+        for batch in stream:
             writer.write_batch(batch)
+
+
+def auto_dictionary(batch: "pa.RecordBatch") -> list[str]:
+    """The columns ``dictionary: auto`` dictionary-encodes in a Parquet file whose first batch is ``batch``.
+
+    A dictionary pays when a column repeats its values: the file then stores each value once,
+    plus small indices. A near-unique column (ids, timestamps, measurements, free text) gains
+    nothing from one, and building it costs the writer a hash table of every value, which is
+    what pyarrow does for every column by default. On the reference workload (11 columns, 5
+    near-unique) writing a part took 8.8 ms with a dictionary on every column and 6.9 ms with
+    this choice, and the file was 13% smaller (zstd compresses plain runs of near-unique values
+    better than their dictionary).
+
+    A column is encoded when an evenly spaced sample of ``batch`` (DICTIONARY_SAMPLE_ROWS rows)
+    holds at most as many distinct non-null values as a sample of that size is expected to hold
+    from a column whose n non-null values are n/2 values each repeated twice, the point where a
+    dictionary stops paying: ``n/2 * (1 - (n-s)(n-s-1) / (n(n-1)))`` for s sampled non-null
+    values (n/2 when the sample is the whole batch). Arrow dictionary columns are always encoded
+    (the writer reuses their dictionary); boolean, nested and all-null columns never are (they
+    have no use for one). The choice depends only on the batch, so equal data gives equal
+    files; later batches do not change it (Arrow still falls back to plain encoding when a
+    dictionary outgrows its page, 1 MB).
+
+    The sample is evenly spaced, not random, on purpose: it sees repeats scattered through the
+    column, which a dictionary is for, and not short runs of equal values (sorted or clustered
+    data), which zstd shrinks better without one (a sorted column of runs of 10 integers: 20.9
+    KB with a dictionary, 14.8 KB without).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rows = batch.num_rows
+    sample = batch
+    if rows > DICTIONARY_SAMPLE_ROWS:
+        # one take for all the columns: evenly spaced rows, so sorted or clustered data is sampled
+        # across its range rather than by its first values
+        picks = [i * rows // DICTIONARY_SAMPLE_ROWS for i in range(DICTIONARY_SAMPLE_ROWS)]
+        sample = batch.take(pa.array(picks, pa.int64()))
+    chosen: list[str] = []
+    for i, field in enumerate(batch.schema):
+        t = field.type
+        if pa.types.is_dictionary(t):
+            chosen.append(field.name)
+            continue
+        if not _dictionary_type(t):
+            continue
+        n = rows - batch.column(i).null_count
+        column = sample.column(i)
+        s = len(column) - column.null_count
+        if n < 2 or s < 1:
+            continue
+        expected = n / 2 * (1 - (n - s) * (n - s - 1) / (n * (n - 1)))
+        if pc.count_distinct(column).as_py() <= expected:
+            chosen.append(field.name)
+    return chosen
+
+
+def _dictionary_type(t: "pa.DataType") -> bool:
+    """Whether Parquet can dictionary-encode a (non-dictionary) column of this type to any gain."""
+    import pyarrow as pa
+
+    return (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+            or pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t)
+            or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t) or pa.types.is_temporal(t))
 
 
 def _write_arrow(schema: "pa.Schema", batches: Iterable["pa.RecordBatch"], path: Path, codec: str,

@@ -185,6 +185,27 @@ def test_given_a_wrong_type_we_say_what_was_expected(project: ProjectDir) -> Non
         """, "mldata.yaml:3", "workers")
 
 
+@pytest.mark.parametrize("value, message", [
+    ("maybe", "mldata.yaml:7:5: targets.a.dictionary: expected 'auto', a valid boolean or a valid list (got 'maybe')"),
+    ("[1, x]", "mldata.yaml:7:18: targets.a.dictionary[0]: Input should be a valid string (got 1)"),
+])
+def test_given_a_value_that_fits_no_choice_of_a_key_we_say_so_once(project: ProjectDir, value: str, message: str) -> None:
+    # pydantic reports such a value once per choice (auto, a boolean, a list), under each choice's name
+    project.write("data/a.csv", csv_rows(3))
+    project.config(f"""
+        version: 1
+        sources:
+          raw: {{path: data/a.csv}}
+        targets:
+          a:
+            from: raw
+            dictionary: {value}
+        """)
+    r = project.run("make")
+    assert r.code == 2
+    assert message in r.err and "problems" not in r.err and "bool" not in r.err.replace("boolean", "")
+
+
 def test_given_several_inputs_without_a_function_it_is_an_error(project: ProjectDir) -> None:
     _bad(project, """
         version: 1

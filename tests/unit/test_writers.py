@@ -153,6 +153,80 @@ def test_parquet_row_group_size_and_dictionary(tmp_path):
         write_output(table.schema, table.to_batches(), path, format="parquet", codec="none", level=None, row_group_size=0)
 
 
+def _dictionary_columns(path: Path) -> list[str]:
+    """The columns of a Parquet file's first row group that have a dictionary page."""
+    group = pq.ParquetFile(path).metadata.row_group(0)
+    return [group.column(i).path_in_schema for i in range(group.num_columns) if group.column(i).has_dictionary_page]
+
+
+def test_auto_dictionary_encodes_the_columns_that_repeat_their_values():
+    rng = np.random.default_rng(1)
+    n = 5_000
+    batch = pa.record_batch({
+        "id": np.arange(n),  # unique
+        "measure": rng.normal(size=n),  # continuous: unique
+        "text": [f"note {i}" for i in range(n)],  # unique strings
+        "country": rng.choice(["DE", "FR", "NL", "IT"], n),  # 4 values
+        "qty": rng.integers(0, 20, n),  # 20 values
+        "score": np.round(rng.uniform(0, 1, n), 3),  # ~1000 values, each ~5 times: pays
+        "flag": rng.integers(0, 2, n).astype(bool),  # boolean: Parquet bit-packs it anyway
+        "tags": pa.array([["a"]] * n),  # nested: never
+        "empty": pa.nulls(n, pa.string()),  # all null: never
+        "cat": pa.array(rng.choice(["x", "y"], n)).dictionary_encode(),  # Arrow dictionary: always
+    })
+    assert writers.auto_dictionary(batch) == ["country", "qty", "score", "cat"]
+
+
+def test_auto_dictionary_threshold_is_half_the_values_on_a_whole_small_batch():
+    # up to DICTIONARY_SAMPLE_ROWS rows the batch is its own sample: encode when distinct <= n/2
+    n = 400
+    half = pa.record_batch({"a": np.arange(n) // 2, "b": np.concatenate([np.arange(n // 2 + 1), np.zeros(n // 2 - 1, int)])})
+    assert writers.auto_dictionary(half) == ["a"]
+    with_nulls = pa.record_batch({"a": pa.array([1, 1, 2, None, None, None])})  # 2 distinct of 3 present
+    assert writers.auto_dictionary(with_nulls) == []
+    assert writers.auto_dictionary(pa.record_batch({"a": pa.array([1, 1, None])})) == ["a"]
+    assert writers.auto_dictionary(pa.record_batch({"a": pa.array([7])})) == []  # one value: nothing to share
+
+
+def test_auto_dictionary_samples_large_batches_evenly():
+    n = 65_536
+    rng = np.random.default_rng(2)
+    batch = pa.record_batch({
+        "ids": np.arange(n),
+        "runs": np.repeat(np.arange(64), n // 64),  # 64 values in long runs (the first 512 rows hold one)
+        "pairs": rng.permutation(np.arange(n) // 2),  # the boundary: n/2 values, each twice
+        "scattered": rng.permutation(np.arange(n) // 10),  # each value 10 times, anywhere
+        # each value 10 times in a row (sorted data): zstd shrinks such runs better without a dictionary
+        # (20.9 KB with one, 14.8 KB without, here), and the evenly spaced sample does not see them
+        "sorted_runs": np.arange(n) // 10,
+    })
+    assert writers.auto_dictionary(batch) == ["runs", "scattered"]
+
+
+def test_parquet_dictionary_auto_is_the_default(tmp_path):
+    n = 20_000
+    table = pa.table({"id": np.arange(n), "country": np.array(["DE", "FR", "NL"])[np.arange(n) % 3],
+                      "text": [f"row {i}" for i in range(n)]})
+    auto = write_output(table.schema, table.to_batches(max_chunksize=7000), tmp_path / "auto.parquet",
+                        format="parquet", codec="zstd", level=None)
+    assert _dictionary_columns(tmp_path / "auto.parquet") == ["country"]
+    every = write_output(table.schema, table.to_batches(), tmp_path / "every.parquet", format="parquet", codec="zstd",
+                         level=None, dictionary=True)
+    assert _dictionary_columns(tmp_path / "every.parquet") == ["id", "country", "text"]
+    # the same data: the same data hash, and the same file again for the same batches
+    assert auto.data_hash == every.data_hash and auto.rows == n
+    again = write_output(table.schema, table.to_batches(max_chunksize=7000), tmp_path / "again.parquet",
+                         format="parquet", codec="zstd", level=None)
+    assert again.file_hash == auto.file_hash
+    assert auto.bytes < every.bytes
+    assert pq.read_table(tmp_path / "auto.parquet").equals(table)
+    # through io.write_parquet (parts), and with no rows at all
+    part = write_parquet(table.schema, table.to_batches(), tmp_path / "part.parquet", codec="zstd", level=None)
+    assert part.data_hash == auto.data_hash and _dictionary_columns(tmp_path / "part.parquet") == ["country"]
+    empty = write_output(table.schema, [], tmp_path / "empty.parquet", format="parquet", codec="zstd", level=None)
+    assert empty.rows == 0 and pq.read_table(tmp_path / "empty.parquet").schema.equals(table.schema)
+
+
 def test_arrow_batches_follow_row_group_size(tmp_path):
     table = pa.table({"a": np.arange(1000)})
     path = tmp_path / "x.arrow"
