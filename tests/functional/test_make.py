@@ -492,7 +492,8 @@ def test_a_rebuild_imports_neither_pandas_nor_scipy(basic: ProjectDir) -> None:
     """pandas and scipy cost about 1.5 s of imports (scipy.special alone 0.3 s, for the drift
     gate's p-values): the build path, drift gate included, must not need them."""
     basic.run("make")
-    basic.write("data/part1.csv", csv_rows(25, start=100))
+    # more rows than writers.DICTIONARY_SAMPLE_ROWS, so that dictionary: auto samples the part
+    basic.write("data/part1.csv", csv_rows(600, start=100))
     _make_without_importing(basic.root, ["-j", "1", "-q"], ("pandas", "scipy", "pyarrow.dataset", "pandera"))
 
 
