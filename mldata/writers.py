@@ -304,7 +304,7 @@ def auto_dictionary(batch: "pa.RecordBatch") -> list[str]:
     if rows > DICTIONARY_SAMPLE_ROWS:
         # one take for all the columns; the indices from their bytes (pa.array of a Python list
         # would import pandas, half a second in every worker)
-        picks = array("q", (i * rows // DICTIONARY_SAMPLE_ROWS for i in range(DICTIONARY_SAMPLE_ROWS)))
+        picks = array("q", [i * rows // DICTIONARY_SAMPLE_ROWS for i in range(DICTIONARY_SAMPLE_ROWS)])
         sample = batch.take(pa.Array.from_buffers(pa.int64(), len(picks), [None, pa.py_buffer(picks)]))
     chosen: list[str] = []
     for i, field in enumerate(batch.schema):
