@@ -568,7 +568,8 @@ def _conform_part(part: PartRef, source: Path, schema: Any, task: TargetTask, ca
     if meta is None:
         table = _read_parquet(source).select(schema.names).cast(schema)
         written = io.write_parquet(schema, table.to_batches(), dest, codec=task.codec, level=task.level,
-                                   row_group_size=opts.row_group_size, dictionary=dictionary_setting(opts.dictionary))
+                                   row_group_size=opts.row_group_size,
+                                   dictionary=dictionary_setting(opts.dictionary))
         os.chmod(dest, 0o444)
         meta = {"rows": written.rows, "bytes": written.bytes, "file_hash": written.file_hash,
                 "data_hash": written.data_hash, "schema": io.schema_to_json(written.schema)}

@@ -19,7 +19,7 @@ from mldata.fingerprint import code_digests, combine_digests, digest_json
 from mldata.lock import Lock
 from mldata.spec import STEP_SEMANTICS_VERSION, Compression, ProjectSpec, SourceSpec
 from mldata.statcache import StatCache
-from mldata.writers import parquet_options
+from mldata.writers import dictionary_setting, parquet_options
 
 #: Intermediate parts of targets with global steps are internal; they use a fast codec, so a
 #: change of the target's compression does not recompute them.
@@ -145,7 +145,7 @@ class Scanner:
         encoding: dict[str, Any] = {"format": target.format, "compression": compression.to_json()}
         if target.row_group_size is not None:
             encoding["row_group_size"] = target.row_group_size
-        if target.dictionary is not None:
+        if target.dictionary not in (None, "auto"):  # "auto" is the default: writing it changes nothing
             encoding["dictionary"] = target.dictionary
         if target.format != "parquet" or compression.codec not in ("none", "snappy", "gzip", "brotli", "lz4", "zstd"):
             from mldata.writers import check_format_compression
@@ -303,4 +303,4 @@ def part_parquet_options(target: Any) -> dict[str, Any]:
     (the parts are then internal, and the finished table is written with the target's options)."""
     if target.has_global_suffix:
         return {"row_group_size": None, "dictionary": "auto"}
-    return {"row_group_size": target.row_group_size, "dictionary": "auto" if target.dictionary is None else target.dictionary}
+    return {"row_group_size": target.row_group_size, "dictionary": dictionary_setting(target.dictionary)}

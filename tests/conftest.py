@@ -67,6 +67,14 @@ def csv_rows(n: int, start: int = 0, *, extra: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
+def dictionary_columns(path: Path) -> list[str]:
+    """The columns of a Parquet file's first row group that have a dictionary page."""
+    import pyarrow.parquet as pq
+
+    group = pq.ParquetFile(path).metadata.row_group(0)
+    return [group.column(i).path_in_schema for i in range(group.num_columns) if group.column(i).has_dictionary_page]
+
+
 BASIC_CONFIG = """
 version: 1
 sources:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import BASIC_CONFIG, ProjectDir, csv_rows
+from tests.conftest import BASIC_CONFIG, ProjectDir, csv_rows, dictionary_columns
 
 
 def _parts(project: ProjectDir, target: str) -> dict[str, tuple[int, int]]:
@@ -546,29 +546,26 @@ def test_given_a_part_above_the_profile_row_limit_the_profile_is_left_out_with_t
     assert r.code == 2
 
 
-def _dictionary_columns(path: Path) -> list[str]:
-    group = pq.ParquetFile(path).metadata.row_group(0)
-    return [group.column(i).path_in_schema for i in range(group.num_columns) if group.column(i).has_dictionary_page]
-
-
 def test_given_parquet_options_on_a_partitioned_target_its_part_files_follow_them(basic: ProjectDir) -> None:
     part = basic.root / "build/clean/part0.parquet"
     assert basic.run("make").code == 0
     # dictionary: auto (the default) encodes the columns that repeat their values
-    assert _dictionary_columns(part) == ["group", "label"]
+    assert dictionary_columns(part) == ["group", "label"]
+    basic.config(BASIC_CONFIG.replace("  clean:\n    from: raw\n", "  clean:\n    from: raw\n    dictionary: auto\n"))
+    assert basic.run("make").out.startswith("nothing to do")  # saying the default changes nothing
     basic.config(BASIC_CONFIG.replace("  clean:\n    from: raw\n",
                                       "  clean:\n    from: raw\n    dictionary: false\n    row_group_size: 5\n"))
     assert "clean" in basic.run("plan").out
     r = basic.run("make")
     assert r.code == 0, r.err
     meta = pq.ParquetFile(part).metadata
-    assert _dictionary_columns(part) == [] and meta.row_group(0).num_rows == 5
+    assert dictionary_columns(part) == [] and meta.row_group(0).num_rows == 5
     basic.config(BASIC_CONFIG.replace("  clean:\n    from: raw\n", "  clean:\n    from: raw\n    dictionary: [id]\n"))
     assert basic.run("make").code == 0
-    assert _dictionary_columns(part) == ["id"]
+    assert dictionary_columns(part) == ["id"]
     assert basic.run("make").out.startswith("nothing to do")
     # the global-step target downstream is one file, written with its own options
-    top = _dictionary_columns(basic.root / "build/top/data.parquet")
+    top = dictionary_columns(basic.root / "build/top/data.parquet")
     assert "id" not in top and {"group", "label"} <= set(top)
 
 
@@ -583,5 +580,5 @@ def test_given_mixed_schemas_the_conformed_parts_keep_the_targets_parquet_option
     project.write("data/a.csv", "id,x\n1,2\n2,3\n")
     project.write("data/b.csv", "id,x\n3,\n4,\n")  # x all null: cast to the unified double, rewritten
     assert project.run("make").code == 0
-    assert _dictionary_columns(project.root / "build/t/b.parquet") == ["x"]
-    assert _dictionary_columns(project.root / "build/t/a.parquet") == ["x"]
+    assert dictionary_columns(project.root / "build/t/b.parquet") == ["x"]
+    assert dictionary_columns(project.root / "build/t/a.parquet") == ["x"]

@@ -23,6 +23,7 @@ from mldata import writers
 from mldata.errors import BuildError
 from mldata.io import write_parquet
 from mldata.writers import FORMAT_CODEC_LEVELS, check_format_compression, output_extension, write_output
+from tests.conftest import dictionary_columns
 
 
 def rich_table(n: int = 300) -> pa.Table:
@@ -153,12 +154,6 @@ def test_parquet_row_group_size_and_dictionary(tmp_path):
         write_output(table.schema, table.to_batches(), path, format="parquet", codec="none", level=None, row_group_size=0)
 
 
-def _dictionary_columns(path: Path) -> list[str]:
-    """The columns of a Parquet file's first row group that have a dictionary page."""
-    group = pq.ParquetFile(path).metadata.row_group(0)
-    return [group.column(i).path_in_schema for i in range(group.num_columns) if group.column(i).has_dictionary_page]
-
-
 def test_auto_dictionary_encodes_the_columns_that_repeat_their_values():
     rng = np.random.default_rng(1)
     n = 5_000
@@ -209,10 +204,10 @@ def test_parquet_dictionary_auto_is_the_default(tmp_path):
                       "text": [f"row {i}" for i in range(n)]})
     auto = write_output(table.schema, table.to_batches(max_chunksize=7000), tmp_path / "auto.parquet",
                         format="parquet", codec="zstd", level=None)
-    assert _dictionary_columns(tmp_path / "auto.parquet") == ["country"]
+    assert dictionary_columns(tmp_path / "auto.parquet") == ["country"]
     every = write_output(table.schema, table.to_batches(), tmp_path / "every.parquet", format="parquet", codec="zstd",
                          level=None, dictionary=True)
-    assert _dictionary_columns(tmp_path / "every.parquet") == ["id", "country", "text"]
+    assert dictionary_columns(tmp_path / "every.parquet") == ["id", "country", "text"]
     # the same data: the same data hash, and the same file again for the same batches
     assert auto.data_hash == every.data_hash and auto.rows == n
     again = write_output(table.schema, table.to_batches(max_chunksize=7000), tmp_path / "again.parquet",
@@ -222,7 +217,7 @@ def test_parquet_dictionary_auto_is_the_default(tmp_path):
     assert pq.read_table(tmp_path / "auto.parquet").equals(table)
     # through io.write_parquet (parts), and with no rows at all
     part = write_parquet(table.schema, table.to_batches(), tmp_path / "part.parquet", codec="zstd", level=None)
-    assert part.data_hash == auto.data_hash and _dictionary_columns(tmp_path / "part.parquet") == ["country"]
+    assert part.data_hash == auto.data_hash and dictionary_columns(tmp_path / "part.parquet") == ["country"]
     empty = write_output(table.schema, [], tmp_path / "empty.parquet", format="parquet", codec="zstd", level=None)
     assert empty.rows == 0 and pq.read_table(tmp_path / "empty.parquet").schema.equals(table.schema)
 
