@@ -52,7 +52,15 @@ def _project(root: Path, files: int = 16) -> Path:
 def _start(root: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen([sys.executable, "-m", "mldata", "-C", str(root), "make", "-j", "2", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=_sigint_as_in_a_terminal)
+
+
+def _sigint_as_in_a_terminal() -> None:
+    """A build started from a terminal gets Ctrl+C. One started where SIGINT is ignored (a
+    background job of a non-interactive shell, as some CI runners start the suite) inherits the
+    ignoring, and Python then ignores SIGINT too, rightly: reset it, as a terminal would have it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _make(root: Path) -> subprocess.CompletedProcess:
