@@ -516,13 +516,19 @@ def _merge_union_members(errors: list[Any], doc: Any) -> list[Any]:
     return merged
 
 
+def _child(node: Any, elem: Any) -> tuple[bool, Any]:
+    """One step of a pydantic path into the YAML document: (whether ``elem`` is there, the node)."""
+    if isinstance(node, dict) and elem in node:
+        return True, node[elem]
+    if isinstance(node, list) and isinstance(elem, int) and 0 <= elem < len(node):
+        return True, node[elem]
+    return False, node
+
+
 def _node_at(doc: Any, loc: tuple[Any, ...]) -> Any:
     node = doc
     for elem in loc:
-        if isinstance(node, dict) and elem in node:
-            node = node[elem]
-        elif isinstance(node, list) and isinstance(elem, int) and 0 <= elem < len(node):
-            node = node[elem]
+        node = _child(node, elem)[1]
     return node
 
 
@@ -537,13 +543,9 @@ def _dotted(loc: tuple[Any, ...], doc: Any = None) -> str:
     for i, elem in enumerate(loc):
         if _is_tag(loc, i):
             continue
-        if doc is not None and isinstance(elem, str) and ("[" in elem or elem in _MEMBER_LABELS) and not (
-                isinstance(node, dict) and elem in node):
+        found, node = _child(node, elem)
+        if doc is not None and not found and isinstance(elem, str) and ("[" in elem or elem in _MEMBER_LABELS):
             continue
-        if isinstance(node, dict) and elem in node:
-            node = node[elem]
-        elif isinstance(node, list) and isinstance(elem, int) and 0 <= elem < len(node):
-            node = node[elem]
         if isinstance(elem, int):
             out += f"[{elem}]"
         else:
