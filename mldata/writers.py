@@ -294,8 +294,7 @@ def auto_dictionary(batch: "pa.RecordBatch") -> list[str]:
     data), which zstd shrinks better without one (a sorted column of runs of 10 integers: 20.9
     KB with a dictionary, 14.8 KB without).
     """
-    from array import array
-
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -304,7 +303,7 @@ def auto_dictionary(batch: "pa.RecordBatch") -> list[str]:
     if rows > DICTIONARY_SAMPLE_ROWS:
         # one take for all the columns; the indices from their bytes (pa.array of a Python list
         # would import pandas, half a second in every worker)
-        picks = array("q", [i * rows // DICTIONARY_SAMPLE_ROWS for i in range(DICTIONARY_SAMPLE_ROWS)])
+        picks = np.arange(DICTIONARY_SAMPLE_ROWS, dtype=np.int64) * rows // DICTIONARY_SAMPLE_ROWS
         sample = batch.take(pa.Array.from_buffers(pa.int64(), len(picks), [None, pa.py_buffer(picks)]))
     chosen: list[str] = []
     for i, field in enumerate(batch.schema):
@@ -320,7 +319,8 @@ def auto_dictionary(batch: "pa.RecordBatch") -> list[str]:
         if n < 2 or s < 1:
             continue
         expected = n / 2 * (1 - (n - s) * (n - s - 1) / (n * (n - 1)))
-        if pc.count_distinct(column).as_py() <= expected:
+        values = pc.unique(column)  # (as fast as count_distinct on numbers, twice as fast on strings)
+        if len(values) - (values.null_count > 0) <= expected:  # the distinct non-null values
             chosen.append(field.name)
     return chosen
 

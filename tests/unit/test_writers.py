@@ -411,3 +411,44 @@ def test_large_jsonl_matches_python_json(tmp_path):
     assert len(lines) == n
     assert json.loads(lines[-1]) == {"i": n - 1, "s": f"s{n - 1}", "x": 1.0}
     assert pc.equal(pajson.read_json(dest)["x"], table["x"]).to_pylist() == [True] * n
+
+
+def _auto_dictionary_by_definition(batch: pa.RecordBatch) -> list[str]:
+    """auto_dictionary's rule written out: the sampled rows, then count_distinct per column."""
+    rows, size = batch.num_rows, writers.DICTIONARY_SAMPLE_ROWS
+    sample = batch.take(pa.array([i * rows // size for i in range(size)], pa.int64())) if rows > size else batch
+    chosen = []
+    for i, field in enumerate(batch.schema):
+        if pa.types.is_dictionary(field.type):
+            chosen.append(field.name)
+            continue
+        if not writers._dictionary_type(field.type):
+            continue
+        n, column = rows - batch.column(i).null_count, sample.column(i)
+        s = len(column) - column.null_count
+        if n >= 2 and s >= 1 and pc.count_distinct(column).as_py() <= n / 2 * (1 - (n - s) * (n - s - 1) / (n * (n - 1))):
+            chosen.append(field.name)
+    return chosen
+
+
+def test_auto_dictionary_counts_distinct_values_as_arrow_does():
+    # property: the same choice as the rule written out with count_distinct, on random batches of
+    # every kind of column, with nulls, offsets (slices), 0.0 and -0.0 (two values) and NaN
+    rng = np.random.default_rng(3)
+    for _ in range(150):
+        n, k = int(rng.integers(0, 2000)), int(rng.integers(1, 2000))
+        floats = np.concatenate([[0.0, -0.0, np.nan], rng.normal(size=k)])
+        columns = {
+            "i64": pa.array(rng.integers(0, k, n)),
+            "i8": pa.array(rng.integers(-100, 100, n), pa.int8()),
+            "f64": pa.array(rng.choice(floats, n)),
+            "ts": pa.array(rng.integers(0, k, n), pa.timestamp("s")),
+            "text": pa.array([str(x) for x in rng.integers(0, k, n)]),
+            "fixed": pa.array([int(x).to_bytes(4, "little") for x in rng.integers(0, k, n)], pa.binary(4)),
+        }
+        for name, array in list(columns.items()):
+            if n and rng.random() < 0.5:
+                columns[name] = pc.if_else(pa.array(rng.random(n) < rng.random()), pa.nulls(n, array.type), array)
+        offset = int(rng.integers(0, 5)) if n > 5 else 0
+        batch = pa.record_batch({name: a.slice(offset) for name, a in columns.items()})
+        assert writers.auto_dictionary(batch) == _auto_dictionary_by_definition(batch)
